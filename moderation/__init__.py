@@ -1,0 +1,1 @@
+"""Questions, sessions, their states, the store and the register."""

@@ -1,0 +1,91 @@
+"""The asker: who sent a question. Personal data (Hải Phòng Điều 21; Law 91/2025/QH15).
+
+Name, address and phone are kept in their own table and only ever leave the store through the
+functions here: the public and the chair get `public_name`, staff get `masked()` by default."""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+
+PHONE_SEPARATORS = re.compile(r"[\s.\-()]")
+# Mobile: 03x, 05x, 07x, 08x, 09x + 8 digits. Landline: 02 + area code + number, 11 digits in all.
+MOBILE = re.compile(r"^0[35789]\d{8}$")
+LANDLINE = re.compile(r"^02\d{9}$")
+
+
+class AskerKind(enum.StrEnum):
+    PERSON = "person"
+    ORGANIZATION = "organization"
+
+
+class NameShown(enum.StrEnum):
+    """How the asker chose to be named in public (on the session page, the overlay, the chair's screen)."""
+
+    FULL = "full"  # "Nguyễn Văn An"
+    SHORT = "short"  # "Nguyễn V. A."
+    ANONYMOUS = "anonymous"  # "Người hỏi ẩn danh"
+
+
+def normalize_phone(raw: str) -> str | None:
+    """Return the number as 0XXXXXXXXX, or None if it is not a Vietnamese phone number."""
+    digits = PHONE_SEPARATORS.sub("", raw)
+    if digits.startswith("+84"):
+        digits = "0" + digits[3:]
+    elif digits.startswith("0084"):
+        digits = "0" + digits[4:]
+    if MOBILE.match(digits) or LANDLINE.match(digits):
+        return digits
+    return None
+
+
+def short_name(name: str) -> str:
+    """Vietnamese names put the family name first: keep it, reduce the rest to initials."""
+    parts = name.split()
+    if len(parts) <= 1:
+        return name
+    return " ".join([parts[0], *(p[0] + "." for p in parts[1:])])
+
+
+def address_area(address: str) -> str:
+    """The last but one comma-separated part is usually the district ("…, Ngô Quyền, Hải Phòng")."""
+    parts = [p.strip() for p in address.split(",") if p.strip()]
+    if len(parts) >= 2:
+        return parts[-2]
+    return parts[0] if parts else ""
+
+
+@dataclass(frozen=True)
+class Asker:
+    kind: AskerKind
+    name: str
+    address: str
+    phone: str
+    name_shown: NameShown = NameShown.SHORT
+
+    @property
+    def public_name(self) -> str:
+        if self.name_shown is NameShown.ANONYMOUS:
+            return ""  # the page renders its localized "anonymous" label
+        if self.name_shown is NameShown.FULL or self.kind is AskerKind.ORGANIZATION:
+            return self.name
+        return short_name(self.name)
+
+    def masked(self) -> dict[str, str]:
+        """What a staff screen shows by default: "Nguyễn V. A., Ngô Quyền", phone ending 678."""
+        return {
+            "kind": self.kind.value,
+            "name": short_name(self.name) if self.kind is AskerKind.PERSON else self.name,
+            "area": address_area(self.address),
+            "phone_last3": self.phone[-3:],
+        }
+
+    def full(self) -> dict[str, str]:
+        return {
+            "kind": self.kind.value,
+            "name": self.name,
+            "address": self.address,
+            "phone": self.phone,
+            "name_shown": self.name_shown.value,
+        }

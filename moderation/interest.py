@@ -1,0 +1,82 @@
+"""Interest marks ("quan tâm"): one per viewer per question, counted in the store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from . import schema as s
+from .errors import NotFound
+from .questions import PUBLIC_STATES, QuestionState
+
+
+@dataclass(frozen=True)
+class InterestMark:
+    question_id: int
+    viewer_key: str
+
+
+@dataclass(frozen=True)
+class InterestCount:
+    question_id: int
+    session_id: int
+    count: int
+    counted: bool  # False when this viewer had already marked it
+
+
+async def write_interests(conn: AsyncConnection, items: list[InterestMark], now: datetime) -> list[Any]:
+    ids = sorted({m.question_id for m in items})
+    rows = {
+        r.id: r
+        for r in await conn.execute(
+            select(s.questions.c.id, s.questions.c.session_id, s.questions.c.state).where(s.questions.c.id.in_(ids))
+        )
+    }
+    valid = [m for m in items if m.question_id in rows and QuestionState(rows[m.question_id].state) in PUBLIC_STATES]
+    already = set()
+    if valid:
+        already = {
+            (r.question_id, r.viewer_key)
+            for r in await conn.execute(
+                select(s.interests.c.question_id, s.interests.c.viewer_key).where(
+                    s.interests.c.question_id.in_({m.question_id for m in valid})
+                )
+            )
+        }
+        new = list(dict.fromkeys((m.question_id, m.viewer_key) for m in valid if (m.question_id, m.viewer_key) not in already))
+        if new:
+            dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+            await conn.execute(
+                dialect_insert(s.interests).on_conflict_do_nothing(),
+                [{"question_id": q, "viewer_key": v, "created_at": now} for q, v in new],
+            )
+        touched = {m.question_id for m in valid}
+        counted = (
+            select(func.count()).select_from(s.interests).where(s.interests.c.question_id == s.questions.c.id)
+        ).scalar_subquery()
+        await conn.execute(
+            update(s.questions).where(s.questions.c.id.in_(touched)).values(interest_count=counted)
+        )
+    counts = {
+        r.id: r.interest_count
+        for r in await conn.execute(
+            select(s.questions.c.id, s.questions.c.interest_count).where(s.questions.c.id.in_(ids))
+        )
+    }
+    results: list[Any] = []
+    seen: set[tuple[int, str]] = set()
+    for m in items:
+        row = rows.get(m.question_id)
+        if row is None or QuestionState(row.state) not in PUBLIC_STATES:
+            results.append(NotFound("question_not_found", field="question_id"))
+            continue
+        pair = (m.question_id, m.viewer_key)
+        counted_now = pair not in already and pair not in seen
+        seen.add(pair)
+        results.append(InterestCount(m.question_id, row.session_id, counts[m.question_id], counted_now))
+    return results

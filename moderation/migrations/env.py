@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from alembic import context
+
+from moderation.schema import metadata
+
+connection = context.config.attributes.get("connection")
+if connection is None:
+    raise RuntimeError("run migrations through moderation.migrations.runner (doithoai db upgrade)")
+
+context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+with context.begin_transaction():
+    context.run_migrations()

@@ -1,0 +1,132 @@
+"""Tables (SQLAlchemy Core). Migrations in moderation/migrations mirror this file.
+
+Personal data (askers) lives apart from the question, so it can be masked, exported under its own
+rules, and erased at the end of the retention period without touching the register's other columns."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite would otherwise hand back naive ones)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+metadata = MetaData()
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("title", String(300), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("chair_name", String(200), nullable=False),
+    Column("chair_position", String(200), nullable=False, default=""),
+    Column("place", String(300), nullable=False, default=""),
+    Column("starts_at", UTCDateTime, nullable=False),
+    Column("minutes", Integer, nullable=False),
+    Column("fields", JSON, nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("announced_at", UTCDateTime),
+    Column("live_at", UTCDateTime),
+    Column("closed_at", UTCDateTime),
+    Column("published_at", UTCDateTime),
+    # Every change stamps updated_at; running servers poll it to learn of changes made elsewhere
+    # (the CLI, another node) and push them to viewers.
+    Column("updated_at", UTCDateTime, nullable=False, index=True),
+)
+
+questions = Table(
+    "questions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("session_id", ForeignKey("sessions.id"), nullable=False),
+    Column("number", Integer, nullable=False),  # số thứ tự in the session's register
+    Column("receipt", String(20), nullable=False, unique=True),
+    Column("idempotency_key", String(80), nullable=False),
+    Column("channel", String(20), nullable=False),
+    Column("field", String(200)),
+    Column("text", Text, nullable=False),
+    Column("state", String(30), nullable=False),
+    Column("asker_kind", String(20), nullable=False),
+    Column("public_name", String(200), nullable=False),  # as the asker chose to be named; "" = anonymous
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("decline_reason", String(40)),
+    Column("interest_count", Integer, nullable=False, default=0),
+    Column("version", Integer, nullable=False, default=1),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("session_id", "idempotency_key", name="uq_questions_idempotency"),
+    UniqueConstraint("session_id", "number", name="uq_questions_number"),
+)
+
+askers = Table(
+    "askers",
+    metadata,
+    Column("question_id", ForeignKey("questions.id", ondelete="CASCADE"), primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("address", String(400), nullable=False),
+    Column("phone", String(20), nullable=False),
+    Column("name_shown", String(20), nullable=False),
+)
+
+consent_records = Table(
+    "consent_records",
+    metadata,
+    Column("question_id", ForeignKey("questions.id", ondelete="CASCADE"), primary_key=True),
+    Column("consent_version", String(40), nullable=False),
+    Column("accepted_at", UTCDateTime, nullable=False),
+    Column("channel", String(20), nullable=False),
+)
+
+interests = Table(
+    "interests",
+    metadata,
+    Column("question_id", ForeignKey("questions.id", ondelete="CASCADE"), primary_key=True),
+    Column("viewer_key", String(80), primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("role", String(20), nullable=False),
+    Column("password_hash", String(200), nullable=False),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)

@@ -1,0 +1,371 @@
+"""The store: one place that reads and writes sessions, questions and askers.
+
+SQLite (the embedded default) runs in WAL mode with synchronous=FULL, so a commit is on disk when it
+returns. Writes go through one connection with BEGIN IMMEDIATE (the writer), reads through a small
+pool of their own, so page views never wait behind a batch of questions. PostgreSQL works the same
+through asyncpg, with row locks where SQLite relies on its single write lock."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import argon2
+from sqlalchemy import event, insert, select, update
+from sqlalchemy.engine import Connection, Row
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from . import schema as s
+from .asker import Asker, AskerKind, NameShown
+from .errors import NotFound, ValidationError
+from .intake import Receipt, write_submissions
+from .interest import InterestCount, InterestMark, write_interests
+from .questions import PUBLIC_STATES, DeclineReason, QuestionState, check_action
+from .receipts import normalize_receipt
+from .sessions import Session, SessionDraft, SessionState, check_transition
+from .submission import Submission
+from .writer import BatchWriter
+
+log = logging.getLogger(__name__)
+
+ROLES = ("admin", "editor", "head", "chair", "responder")
+_hasher = argon2.PasswordHasher()
+
+
+def sqlite_url(data_dir: Path) -> str:
+    return f"sqlite+aiosqlite:///{(data_dir / 'doithoai.sqlite3').resolve()}"
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # isolation_level=None hands transaction control to SQLAlchemy's "begin" event below.
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    for pragma in ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=15000", "foreign_keys=ON"):
+        cur.execute(f"PRAGMA {pragma}")
+    cur.close()
+
+
+def _make_engine(url: str, *, writer: bool) -> AsyncEngine:
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url, pool_size=1 if writer else 4, max_overflow=0 if writer else 4)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        begin = "BEGIN IMMEDIATE" if writer else "BEGIN"
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _begin(conn: Connection) -> None:
+            conn.exec_driver_sql(begin)
+
+        return engine
+    return create_async_engine(url, pool_size=2 if writer else 8, pool_pre_ping=True)
+
+
+@dataclass
+class QuestionView:
+    """A question as the store hands it out; identity is separate (see register / asker)."""
+
+    id: int
+    session_id: int
+    number: int
+    receipt: str
+    field: str | None
+    text: str
+    state: QuestionState
+    public_name: str
+    asker_kind: str
+    received_at: datetime
+    decline_reason: str | None
+    interest_count: int
+    version: int
+    channel: str
+
+    @property
+    def public(self) -> bool:
+        return self.state in PUBLIC_STATES
+
+    def public_dict(self) -> dict[str, Any]:
+        """What the public, the chair and the overlay may see: never phone or address."""
+        return {
+            "id": self.id,
+            "field": self.field,
+            "text": self.text,
+            "state": self.state.value,
+            "public_name": self.public_name,
+            "asker_kind": self.asker_kind,
+            "received_at": self.received_at.isoformat(),
+            "interest_count": self.interest_count,
+        }
+
+
+def _question(row: Row[Any]) -> QuestionView:
+    return QuestionView(
+        id=row.id,
+        session_id=row.session_id,
+        number=row.number,
+        receipt=row.receipt,
+        field=row.field,
+        text=row.text,
+        state=QuestionState(row.state),
+        public_name=row.public_name,
+        asker_kind=row.asker_kind,
+        received_at=row.received_at,
+        decline_reason=row.decline_reason,
+        interest_count=row.interest_count,
+        version=row.version,
+        channel=row.channel,
+    )
+
+
+def _session(row: Row[Any]) -> Session:
+    return Session(
+        id=row.id,
+        title=row.title,
+        description=row.description,
+        chair_name=row.chair_name,
+        chair_position=row.chair_position,
+        place=row.place,
+        starts_at=row.starts_at,
+        minutes=row.minutes,
+        fields=list(row.fields),
+        state=SessionState(row.state),
+        created_at=row.created_at,
+        announced_at=row.announced_at,
+        live_at=row.live_at,
+        closed_at=row.closed_at,
+        updated_at=row.updated_at,
+    )
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.write_engine = _make_engine(url, writer=True)
+        self.read_engine = _make_engine(url, writer=False)
+        self.writer = BatchWriter(self.write_engine)
+
+    @classmethod
+    async def open(cls, url: str, *, migrate: bool = True) -> Store:
+        store = cls(url)
+        if migrate:
+            await store.migrate()
+        store.writer.start()
+        return store
+
+    async def migrate(self) -> None:
+        from .migrations.runner import upgrade
+
+        async with self.write_engine.begin() as conn:
+            await conn.run_sync(upgrade)
+
+    async def close(self) -> None:
+        await self.writer.close()
+        await self.write_engine.dispose()
+        await self.read_engine.dispose()
+
+    async def ping(self) -> None:
+        async with self.read_engine.connect() as conn:
+            await conn.exec_driver_sql("SELECT 1")
+
+    # -- sessions -----------------------------------------------------------------------------
+
+    async def create_session(self, draft: SessionDraft) -> Session:
+        draft.validate()
+        now = datetime.now(UTC)
+        async with self.write_engine.begin() as conn:
+            result = await conn.execute(
+                insert(s.sessions).returning(s.sessions.c.id),
+                {
+                    "title": draft.title,
+                    "description": draft.description,
+                    "chair_name": draft.chair_name,
+                    "chair_position": draft.chair_position,
+                    "place": draft.place,
+                    "starts_at": draft.starts_at,
+                    "minutes": draft.minutes,
+                    "fields": draft.fields,
+                    "state": SessionState.DRAFT.value,
+                    "created_at": now,
+                    "updated_at": now,
+                },
+            )
+            session_id = result.scalar_one()
+        return await self.get_session(session_id)
+
+    async def transition_session(self, session_id: int, target: SessionState) -> Session:
+        """Move a session on. Closing takes the same write lock as intake batches, so every
+        question committed before it is kept and every one after it is refused."""
+        now = datetime.now(UTC)
+        async with self.write_engine.begin() as conn:
+            q = select(s.sessions.c.state).where(s.sessions.c.id == session_id)
+            if conn.dialect.name == "postgresql":
+                q = q.with_for_update()
+            current = (await conn.execute(q)).scalar_one_or_none()
+            if current is None:
+                raise NotFound("session_not_found", field="session_id")
+            check_transition(SessionState(current), target)
+            stamp = {
+                SessionState.ANNOUNCED: "announced_at",
+                SessionState.LIVE: "live_at",
+                SessionState.CLOSED: "closed_at",
+                SessionState.PUBLISHED: "published_at",
+            }[target]
+            await conn.execute(
+                update(s.sessions)
+                .where(s.sessions.c.id == session_id)
+                .values(state=target.value, updated_at=now, **{stamp: now})
+            )
+        log.info("session %s is now %s", session_id, target.value)
+        return await self.get_session(session_id)
+
+    async def get_session(self, session_id: int) -> Session:
+        async with self.read_engine.connect() as conn:
+            row = (await conn.execute(select(s.sessions).where(s.sessions.c.id == session_id))).first()
+        if row is None:
+            raise NotFound("session_not_found", field="session_id")
+        return _session(row)
+
+    async def list_sessions(self) -> list[Session]:
+        async with self.read_engine.connect() as conn:
+            rows = await conn.execute(select(s.sessions).order_by(s.sessions.c.starts_at.desc()))
+            return [_session(r) for r in rows]
+
+    async def sessions_changed_since(self, since: datetime | None) -> list[Session]:
+        q = select(s.sessions)
+        if since is not None:
+            q = q.where(s.sessions.c.updated_at >= since)
+        async with self.read_engine.connect() as conn:
+            return [_session(r) for r in await conn.execute(q)]
+
+    # -- intake -------------------------------------------------------------------------------
+
+    async def submit_question(self, submission: Submission) -> Receipt:
+        """Returns once the question is committed to disk; raises a DomainError otherwise."""
+        result: Receipt = await self.writer.write(write_submissions, submission)
+        return result
+
+    async def mark_interest(self, question_id: int, viewer_key: str) -> InterestCount:
+        if not 8 <= len(viewer_key) <= 80:
+            raise ValidationError("bad_viewer_key", field="viewer_key")
+        result: InterestCount = await self.writer.write(write_interests, InterestMark(question_id, viewer_key))
+        return result
+
+    # -- questions ----------------------------------------------------------------------------
+
+    async def get_question(self, question_id: int) -> QuestionView:
+        async with self.read_engine.connect() as conn:
+            row = (await conn.execute(select(s.questions).where(s.questions.c.id == question_id))).first()
+        if row is None:
+            raise NotFound("question_not_found", field="question_id")
+        return _question(row)
+
+    async def question_by_receipt(self, raw: str) -> tuple[QuestionView, Session]:
+        receipt = normalize_receipt(raw)
+        if receipt is None:
+            raise NotFound("receipt_not_found", field="receipt")
+        async with self.read_engine.connect() as conn:
+            row = (await conn.execute(select(s.questions).where(s.questions.c.receipt == receipt))).first()
+        if row is None:
+            raise NotFound("receipt_not_found", field="receipt")
+        question = _question(row)
+        return question, await self.get_session(question.session_id)
+
+    async def public_questions(self, session_id: int) -> list[QuestionView]:
+        async with self.read_engine.connect() as conn:
+            rows = await conn.execute(
+                select(s.questions)
+                .where(s.questions.c.session_id == session_id)
+                .where(s.questions.c.state.in_([st.value for st in PUBLIC_STATES]))
+                .order_by(s.questions.c.interest_count.desc(), s.questions.c.id)
+            )
+            return [_question(r) for r in rows]
+
+    async def apply_action(
+        self, question_id: int, action: str, *, version: int | None = None, reason: str | None = None
+    ) -> QuestionView:
+        """A moderator's move on a question; the transition is checked before anything is written."""
+        now = datetime.now(UTC)
+        async with self.write_engine.begin() as conn:
+            row = (await conn.execute(select(s.questions).where(s.questions.c.id == question_id))).first()
+            if row is None:
+                raise NotFound("question_not_found", field="question_id")
+            if version is not None and row.version != version:
+                raise ValidationError("stale_version", field="version", current=row.version)
+            target = check_action(action, QuestionState(row.state))
+            values: dict[str, Any] = {"state": target.value, "version": row.version + 1, "updated_at": now}
+            if target is QuestionState.DECLINED:
+                try:
+                    values["decline_reason"] = DeclineReason(reason or "").value
+                except ValueError:
+                    raise ValidationError("bad_decline_reason", field="reason") from None
+            else:
+                values["decline_reason"] = None
+            await conn.execute(update(s.questions).where(s.questions.c.id == question_id).values(**values))
+        return await self.get_question(question_id)
+
+    async def register(self, session_id: int) -> list[dict[str, Any]]:
+        """The register (sổ ghi chép): every question with the asker's full identity. Staff only."""
+        await self.get_session(session_id)
+        async with self.read_engine.connect() as conn:
+            rows = await conn.execute(
+                select(s.questions, s.askers.c.name, s.askers.c.address, s.askers.c.phone, s.askers.c.name_shown,
+                       s.consent_records.c.consent_version, s.consent_records.c.accepted_at)
+                .join(s.askers, s.askers.c.question_id == s.questions.c.id)
+                .join(s.consent_records, s.consent_records.c.question_id == s.questions.c.id)
+                .where(s.questions.c.session_id == session_id)
+                .order_by(s.questions.c.number)
+            )
+            out = []
+            for r in rows:
+                asker = Asker(AskerKind(r.asker_kind), r.name, r.address, r.phone, NameShown(r.name_shown))
+                out.append(
+                    {
+                        "question_id": r.id,
+                        "number": r.number,
+                        "receipt": r.receipt,
+                        "asker": asker.full(),
+                        "field": r.field,
+                        "text": r.text,
+                        "received_at": r.received_at.isoformat(),
+                        "state": r.state,
+                        "channel": r.channel,
+                        "consent_version": r.consent_version,
+                        "idempotency_key": r.idempotency_key,
+                    }
+                )
+            return out
+
+    # -- users --------------------------------------------------------------------------------
+
+    async def add_user(self, name: str, role: str, password: str) -> int:
+        if role not in ROLES:
+            raise ValidationError("bad_role", field="role", roles=", ".join(ROLES))
+        if len(password) < 10:
+            raise ValidationError("weak_password", field="password", min=10)
+        name = name.strip()
+        if not name:
+            raise ValidationError("required", field="name")
+        async with self.write_engine.begin() as conn:
+            exists = (await conn.execute(select(s.users.c.id).where(s.users.c.name == name))).first()
+            if exists:
+                raise ValidationError("user_exists", field="name")
+            result = await conn.execute(
+                insert(s.users).returning(s.users.c.id),
+                {"name": name, "role": role, "password_hash": _hasher.hash(password), "disabled": False,
+                 "created_at": datetime.now(UTC)},
+            )
+            return int(result.scalar_one())
+
+    async def verify_user(self, name: str, password: str) -> dict[str, Any] | None:
+        async with self.read_engine.connect() as conn:
+            row = (await conn.execute(select(s.users).where(s.users.c.name == name))).first()
+        if row is None or row.disabled:
+            return None
+        try:
+            _hasher.verify(row.password_hash, password)
+        except argon2.exceptions.VerificationError:
+            return None
+        return {"id": row.id, "name": row.name, "role": row.role}
+
+

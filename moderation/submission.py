@@ -1,0 +1,142 @@
+"""A question as a viewer submits it: the public intake contract (docs/api.md), validated in one place
+for the Socket.IO event, the JSON API and the HTML form alike."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from .asker import Asker, AskerKind, NameShown, normalize_phone
+from .consent import CONSENT_TEXTS, CURRENT_CONSENT
+from .errors import Problems, TooLarge, ValidationError
+from .text import clean_line, clean_text
+
+MAX_PAYLOAD_BYTES = 16 * 1024
+MAX_NAME = 120
+MAX_ADDRESS = 300
+MAX_TEXT = 2000
+MIN_TEXT = 10
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_\-:.]{8,80}$")
+
+
+@dataclass(frozen=True)
+class Submission:
+    session_id: int
+    idempotency_key: str
+    asker: Asker
+    field: str | None
+    text: str
+    consent_version: str
+    channel: str
+
+
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def check_size(payload: Any) -> None:
+    size = len(json.dumps(payload, ensure_ascii=False).encode()) if not isinstance(payload, bytes) else len(payload)
+    if size > MAX_PAYLOAD_BYTES:
+        raise TooLarge("too_large", limit=MAX_PAYLOAD_BYTES)
+
+
+def parse_session_id(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValidationError("bad_session_id", field="session_id")
+    try:
+        session_id = int(value)
+    except ValueError:
+        raise ValidationError("bad_session_id", field="session_id") from None
+    if session_id <= 0:
+        raise ValidationError("bad_session_id", field="session_id")
+    return session_id
+
+
+def parse_submission(payload: Any, *, channel: str, session_fields: list[str] | None = None) -> Submission:
+    """Validate and normalise; raise ValidationError naming the (first) field that is wrong,
+    with every problem found in `params["all"]`."""
+    if not isinstance(payload, dict):
+        raise ValidationError("not_an_object", field=None)
+    check_size(payload)
+    problems = Problems()
+    session_id = parse_session_id(payload.get("session_id"))
+
+    key = payload.get("idempotency_key")
+    if not isinstance(key, str) or not IDEMPOTENCY_KEY.match(key):
+        problems.add("bad_idempotency_key", "idempotency_key")
+        key = ""
+
+    raw_asker = payload.get("asker")
+    if not isinstance(raw_asker, dict):
+        problems.add("required", "asker")
+        raw_asker = {}
+    try:
+        kind = AskerKind(raw_asker.get("kind", "person"))
+    except ValueError:
+        problems.add("bad_choice", "asker.kind")
+        kind = AskerKind.PERSON
+    try:
+        name_shown = NameShown(raw_asker.get("name_shown") or NameShown.SHORT)
+    except ValueError:
+        problems.add("bad_choice", "asker.name_shown")
+        name_shown = NameShown.SHORT
+
+    name = clean_line(_str(raw_asker.get("name")))
+    address = clean_line(_str(raw_asker.get("address")))
+    raw_phone = clean_line(_str(raw_asker.get("phone")))
+    person = kind is AskerKind.PERSON
+    if not name:
+        problems.add("required_name_person" if person else "required_name_org", "asker.name")
+    elif len(name) > MAX_NAME:
+        problems.add("too_long", "asker.name", max=MAX_NAME)
+    elif person and len(name.split()) < 2:
+        problems.add("full_name", "asker.name")
+    if not address:
+        problems.add("required_address_person" if person else "required_address_org", "asker.address")
+    elif len(address) > MAX_ADDRESS:
+        problems.add("too_long", "asker.address", max=MAX_ADDRESS)
+    phone = normalize_phone(raw_phone) if raw_phone else None
+    if not raw_phone:
+        problems.add("required_phone", "asker.phone")
+    elif phone is None:
+        problems.add("bad_phone", "asker.phone")
+
+    field_value = payload.get("field")
+    field: str | None = None
+    if field_value not in (None, ""):
+        field = clean_line(_str(field_value))
+        if session_fields is not None and field not in session_fields:
+            problems.add("bad_field", "field")
+
+    text = clean_text(_str(payload.get("text")))
+    if not text:
+        problems.add("required_text", "text")
+    elif len(text) < MIN_TEXT:
+        problems.add("too_short", "text", min=MIN_TEXT)
+    elif len(text) > MAX_TEXT:
+        problems.add("too_long", "text", max=MAX_TEXT)
+
+    consent = payload.get("consent")
+    consent_version = CURRENT_CONSENT
+    if isinstance(consent, dict):
+        consent_version = _str(consent.get("version")) or CURRENT_CONSENT
+        accepted = consent.get("accepted") is True
+    else:
+        accepted = consent is True
+    if not accepted:
+        problems.add("consent_required", "consent")
+    elif consent_version not in CONSENT_TEXTS:
+        problems.add("bad_consent_version", "consent")
+
+    problems.raise_if_any()
+    return Submission(
+        session_id=session_id,
+        idempotency_key=key,
+        asker=Asker(kind=kind, name=name, address=address, phone=phone or "", name_shown=name_shown),
+        field=field,
+        text=text,
+        consent_version=consent_version,
+        channel=channel,
+    )

@@ -1,0 +1,40 @@
+"""Text hygiene for everything a viewer types: NFC, no control or bidi-override characters."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+_MANY_NEWLINES = re.compile(r"\n{3,}")
+
+
+def _keep(ch: str, newlines: bool) -> bool:
+    if ch == "\n":
+        return newlines
+    if ch == "\t":
+        return True
+    # Cc: control characters; Cf: format characters (zero-width, bidi overrides that can
+    # disguise text on a moderator's screen). Cs/Co: surrogates and private use.
+    return unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co")
+
+
+def clean_line(value: str) -> str:
+    """One-line fields (names, addresses): NFC, controls removed, runs of spaces folded."""
+    value = unicodedata.normalize("NFC", value.replace("\r\n", " ").replace("\n", " "))
+    value = "".join(ch for ch in value if _keep(ch, newlines=False))
+    return _SPACES.sub(" ", value).strip()
+
+
+def clean_text(value: str) -> str:
+    """Multi-line text (the question): NFC, controls removed, at most one blank line in a row."""
+    value = unicodedata.normalize("NFC", value.replace("\r\n", "\n").replace("\r", "\n"))
+    value = "".join(ch for ch in value if _keep(ch, newlines=True))
+    lines = [_SPACES.sub(" ", line).strip() for line in value.split("\n")]
+    return _MANY_NEWLINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+def fold(value: str) -> str:
+    """Diacritic-insensitive form for search: "Đất đai" -> "dat dai"."""
+    value = unicodedata.normalize("NFD", value.replace("đ", "d").replace("Đ", "D"))
+    return "".join(ch for ch in value if unicodedata.category(ch) != "Mn").lower()

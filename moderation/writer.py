@@ -1,0 +1,111 @@
+"""The single writer: group commit.
+
+Every write that is acknowledged to a user goes through here. Items that arrive while a transaction
+is in flight wait in the queue and are written together in the next one, so one fsync covers many
+questions: durable intake at close to the rate of a bare acknowledgement. A future resolves only
+after COMMIT returned, so whoever awaits it can safely acknowledge and announce (commit, then emit)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from .errors import DomainError
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 512
+# A batch handler writes its items inside the open transaction and returns one result per item:
+# a value, or a DomainError for that item alone (the others still commit).
+BatchHandler = Callable[[AsyncConnection, list[Any], datetime], Awaitable[list[Any]]]
+
+
+@dataclass
+class _Pending:
+    handler: BatchHandler
+    item: Any
+    future: asyncio.Future[Any]
+
+
+class WriterClosed(RuntimeError):
+    pass
+
+
+class BatchWriter:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self._closed = False
+        self.batches = 0
+        self.items = 0
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="batch-writer")
+
+    async def write(self, handler: BatchHandler, item: Any) -> Any:
+        """Queue one item; return its result once committed, or raise its DomainError."""
+        if self._closed:
+            raise WriterClosed("the store is shutting down")
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Pending(handler, item, future))
+        # shield: a caller that goes away (a dropped connection) must not cancel the write of an
+        # item that is already in a transaction.
+        return await asyncio.shield(future)
+
+    async def close(self) -> None:
+        """Write what is queued, then stop."""
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put_nowait(None)
+        if self._task:
+            await self._task
+
+    async def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            first = await self._queue.get()
+            if first is None:
+                break
+            batch = [first]
+            while len(batch) < MAX_BATCH and not self._queue.empty():
+                nxt = self._queue.get_nowait()
+                if nxt is None:
+                    stopping = True
+                    break
+                batch.append(nxt)
+            await self._write_batch(batch)
+
+    async def _write_batch(self, batch: list[_Pending]) -> None:
+        groups: dict[BatchHandler, list[_Pending]] = {}
+        for pending in batch:
+            groups.setdefault(pending.handler, []).append(pending)
+        now = datetime.now(UTC)
+        outcomes: list[tuple[_Pending, Any]] = []
+        try:
+            async with self._engine.begin() as conn:
+                for handler, group in groups.items():
+                    results = await handler(conn, [p.item for p in group], now)
+                    outcomes.extend(zip(group, results, strict=True))
+        except Exception as exc:  # the whole transaction rolled back: nothing of it was stored
+            log.exception("write batch of %d items failed", len(batch))
+            for pending in batch:
+                if not pending.future.done():
+                    pending.future.set_exception(exc)
+            return
+        self.batches += 1
+        self.items += len(batch)
+        for pending, result in outcomes:
+            if pending.future.done():
+                continue
+            if isinstance(result, DomainError):
+                pending.future.set_exception(result)
+            else:
+                pending.future.set_result(result)

@@ -1,0 +1,1 @@
+"""Live video: WHIP ingest, relay, HLS and recording (see the video issue)."""
