@@ -87,7 +87,7 @@ questions = Table(
     Column("decline_reason", String(40)),
     Column("interest_count", Integer, nullable=False, default=0),
     Column("version", Integer, nullable=False, default=1),
-    Column("updated_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False, index=True),
     UniqueConstraint("session_id", "idempotency_key", name="uq_questions_idempotency"),
     UniqueConstraint("session_id", "number", name="uq_questions_number"),
 )

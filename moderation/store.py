@@ -281,6 +281,17 @@ class Store:
             )
             return [_question(r) for r in rows]
 
+    async def questions_changed_since(self, since: datetime) -> list[QuestionView]:
+        """Questions a moderator has moved since `since` (new, unscreened ones are left out: they
+        are never public and arrive by the thousand)."""
+        async with self.read_engine.connect() as conn:
+            rows = await conn.execute(
+                select(s.questions)
+                .where(s.questions.c.updated_at >= since)
+                .where(s.questions.c.state != QuestionState.RECEIVED.value)
+            )
+            return [_question(r) for r in rows]
+
     async def apply_action(
         self, question_id: int, action: str, *, version: int | None = None, reason: str | None = None
     ) -> QuestionView:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 19:39:16.627764
+Create Date: 2026-11-23 19:41:18.838947
 """
 from __future__ import annotations
 
@@ -74,6 +74,9 @@ def upgrade() -> None:
     sa.UniqueConstraint('session_id', 'idempotency_key', name='uq_questions_idempotency'),
     sa.UniqueConstraint('session_id', 'number', name='uq_questions_number')
     )
+    with op.batch_alter_table('questions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_questions_updated_at'), ['updated_at'], unique=False)
+
     op.create_table('askers',
     sa.Column('question_id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=20), nullable=False),
@@ -107,6 +110,9 @@ def downgrade() -> None:
     op.drop_table('interests')
     op.drop_table('consent_records')
     op.drop_table('askers')
+    with op.batch_alter_table('questions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_questions_updated_at'))
+
     op.drop_table('questions')
     op.drop_table('users')
     with op.batch_alter_table('sessions', schema=None) as batch_op:

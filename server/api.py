@@ -1,0 +1,145 @@
+"""The JSON API (docs/api.md). Non-browser clients (the portal's back end, scripts) use it directly."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from moderation.consent import Channel
+from moderation.errors import DomainError, NotFound, TooLarge, ValidationError
+from moderation.submission import MAX_PAYLOAD_BYTES
+
+from .errors import HTTP_STATUS, error_body
+from .i18n import lang_of
+from .keys import intake_key, settings_key, store_key, watch_key
+from .security import client_ip, origin_allowed
+
+routes = web.RouteTableDef()
+
+
+def request_lang(request: web.Request) -> str:
+    return lang_of(request.query.get("lang") or request.cookies.get("lang") or _accept_language(request))
+
+
+def _accept_language(request: web.Request) -> str | None:
+    header = request.headers.get("Accept-Language", "")
+    return "en" if header.lower().startswith("en") else None
+
+
+def json_response(body: Any, status: int = 200) -> web.Response:
+    return web.json_response(body, status=status, dumps=lambda o: json.dumps(o, ensure_ascii=False))
+
+
+def error_response(err: DomainError, request: web.Request) -> web.Response:
+    return json_response(error_body(err, request_lang(request)), status=HTTP_STATUS.get(err.code, 400))
+
+
+@web.middleware
+async def domain_errors(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Domain errors raised by API handlers become JSON error bodies, in this one place."""
+    try:
+        return await handler(request)
+    except DomainError as err:
+        if request.path.startswith("/api/"):
+            return error_response(err, request)
+        raise web.HTTPNotFound(text=str(err)) from err
+
+
+async def read_json(request: web.Request) -> Any:
+    if request.content_type != "application/json":
+        # Also a CSRF defence: a cross-site HTML form cannot send application/json.
+        raise ValidationError("bad_content_type", field=None)
+    if request.content_length is not None and request.content_length > MAX_PAYLOAD_BYTES:
+        raise TooLarge("too_large", limit=MAX_PAYLOAD_BYTES)
+    raw = await request.content.read(MAX_PAYLOAD_BYTES + 1)
+    if len(raw) > MAX_PAYLOAD_BYTES:
+        raise TooLarge("too_large", limit=MAX_PAYLOAD_BYTES)
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ValidationError("bad_json", field=None) from None
+
+
+def _int(request: web.Request, name: str) -> int:
+    try:
+        return int(request.match_info[name])
+    except ValueError:
+        raise NotFound("session_not_found" if name == "session_id" else "question_not_found", field=name) from None
+
+
+@routes.get("/healthz")
+async def healthz(request: web.Request) -> web.Response:
+    try:
+        await request.app[store_key].ping()
+    except Exception:
+        return json_response({"ok": False, "store": "unreachable"}, status=503)
+    return json_response({"ok": True})
+
+
+@routes.get("/api/v1/sessions")
+async def list_sessions(request: web.Request) -> web.Response:
+    sessions = await request.app[store_key].list_sessions()
+    return json_response({"sessions": [s.public_dict() for s in sessions if s.state.value != "draft"]})
+
+
+@routes.get("/api/v1/sessions/{session_id}")
+async def get_session(request: web.Request) -> web.Response:
+    session = await request.app[watch_key].get(_int(request, "session_id"))
+    if session.state.value == "draft":
+        raise NotFound("session_not_found", field="session_id")
+    return json_response(session.public_dict())
+
+
+@routes.get("/api/v1/sessions/{session_id}/questions")
+async def public_questions(request: web.Request) -> web.Response:
+    session_id = _int(request, "session_id")
+    await request.app[watch_key].get(session_id)
+    questions = await request.app[store_key].public_questions(session_id)
+    return json_response({"questions": [q.public_dict() for q in questions]})
+
+
+@routes.post("/api/v1/sessions/{session_id}/questions")
+async def submit_question(request: web.Request) -> web.Response:
+    settings = request.app[settings_key]
+    trusted = settings.trusted_networks()
+    if not origin_allowed(request, settings.allowed_origins, trusted):
+        return json_response(
+            {"ok": False, "error": {"code": "forbidden", "message": "Origin not allowed", "field": None}}, status=403
+        )
+    payload = await read_json(request)
+    if isinstance(payload, dict):
+        # The path names the session; a body that names another one is a client bug worth refusing.
+        body_id = payload.setdefault("session_id", _int(request, "session_id"))
+        if str(body_id) != request.match_info["session_id"]:
+            raise ValidationError("bad_session_id", field="session_id")
+    ack = await request.app[intake_key].submit(
+        payload, channel=Channel.API, client_ip=client_ip(request, trusted), connection=None,
+        lang=request_lang(request),
+    )
+    if ack["ok"]:
+        return json_response(ack, status=201)
+    return json_response(ack, status=HTTP_STATUS.get(ack["error"]["code"], 400))
+
+
+@routes.get("/api/v1/receipts/{receipt}")
+async def receipt(request: web.Request) -> web.Response:
+    question, session = await request.app[store_key].question_by_receipt(request.match_info["receipt"])
+    return json_response(receipt_body(question, session))
+
+
+def receipt_body(question: Any, session: Any) -> dict[str, Any]:
+    """What an asker sees of their question: never the phone or address."""
+    return {
+        "receipt": question.receipt,
+        "question_id": question.id,
+        "session": {"id": session.id, "title": session.title, "state": session.state.value},
+        "field": question.field,
+        "text": question.text,
+        "state": question.state.value,
+        "public": question.public,
+        "decline_reason": question.decline_reason,
+        "received_at": question.received_at.isoformat(),
+        "interest_count": question.interest_count,
+    }

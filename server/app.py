@@ -1,0 +1,76 @@
+"""The application factory: builds everything; resources open and close in cleanup_ctx."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import socketio
+from aiohttp import web
+
+from moderation.store import Store
+
+from . import api
+from .config import Settings
+from .intake import Intake
+from .keys import intake_key, settings_key, sio_key, store_key, watch_key
+from .pages import setup_pages
+from .security import origin_allowed
+from .session_watch import SessionWatch
+from .viewer import ViewerNamespace
+
+log = logging.getLogger(__name__)
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+
+
+def create_app(settings: Settings) -> web.Application:
+    settings.ensure_data_dir()
+    app = web.Application(middlewares=[api.domain_errors], client_max_size=1024 * 1024)
+    app[settings_key] = settings
+    trusted = settings.trusted_networks()
+
+    def cors_check(origin: str | None, environ: dict[str, object]) -> bool:
+        request = environ["aiohttp.request"]
+        assert isinstance(request, web.BaseRequest)
+        return origin_allowed(request, settings.allowed_origins, trusted)
+
+    sio = socketio.AsyncServer(
+        async_mode="aiohttp",
+        cors_allowed_origins=cors_check,
+        # Engine.IO drops anything larger outright; the intake's own 16 KiB limit answers with too_large.
+        max_http_buffer_size=64 * 1024,
+        logger=False,
+        engineio_logger=False,
+    )
+    sio.attach(app)
+    app[sio_key] = sio
+
+    app.add_routes(api.routes)
+    setup_pages(app, settings.secret_key)
+    app.router.add_static("/static/", STATIC_DIR, append_version=True)
+    app.cleanup_ctx.append(_store_ctx)
+    return app
+
+
+async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[settings_key]
+    store = await Store.open(settings.database_url)
+    sio = app[sio_key]
+    watch = SessionWatch(store, sio, settings.session_poll_seconds)
+    await watch.start()
+    intake = Intake(settings, store, watch)
+    sio.register_namespace(ViewerNamespace(settings, intake, watch))
+    app[store_key], app[watch_key], app[intake_key] = store, watch, intake
+    log.info("store ready at %s", _safe_url(settings.database_url))
+    yield
+    await sio.shutdown()
+    await watch.stop()
+    await store.close()  # writes what is queued first
+
+
+def _safe_url(url: str) -> str:
+    """Database URLs may carry a password; never log it."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

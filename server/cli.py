@@ -1,0 +1,244 @@
+"""`doithoai`: the server and the staff's command line. Every command takes --data-dir/--database
+like `serve` and works while a server runs on the same store (it sees the change within a second)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from moderation.errors import DomainError, ValidationError
+from moderation.sessions import DEFAULT_FIELDS, SessionDraft, SessionState
+from moderation.store import Store
+
+from .config import Settings, load_settings
+from .i18n import message
+
+log = logging.getLogger("doithoai")
+
+
+def _store_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", type=Path, help="where the SQLite store and keys live (default: ./data)")
+    p.add_argument("--database", help="SQLAlchemy URL, e.g. postgresql+asyncpg://… (default: SQLite in the data dir)")
+    p.add_argument("--config", type=Path, help="a TOML settings file")
+
+
+def _serve_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    p.add_argument("--no-rate-limit", action="store_true", help="turn intake rate limits off (load tests)")
+    p.add_argument("--trusted-proxy", action="append", help="CIDR of a reverse proxy whose X-Forwarded-For is believed")
+    p.add_argument("--allowed-origin", action="append", help="another origin allowed to open the viewer websocket")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="doithoai", description="Online dialogue sessions: server and staff tools.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the server")
+    _store_options(serve)
+    _serve_options(serve)
+
+    demo = sub.add_parser("demo", help="run the server with a ready demo session")
+    _store_options(demo)
+    _serve_options(demo)
+
+    user = sub.add_parser("user", help="staff accounts").add_subparsers(dest="user_command", required=True)
+    add = user.add_parser("add", help="add a staff account; the password is read from standard input")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=["admin", "editor", "head", "chair", "responder"])
+    _store_options(add)
+
+    session = sub.add_parser("session", help="dialogue sessions").add_subparsers(dest="session_command", required=True)
+    create = session.add_parser("create", help="create a session (draft); prints it as JSON")
+    create.add_argument("--title", required=True)
+    create.add_argument("--chair", required=True, help="the chair's name")
+    create.add_argument("--chair-position", default="")
+    create.add_argument("--place", default="")
+    create.add_argument("--description", default="")
+    create.add_argument("--start", required=True, help="ISO 8601 with a timezone, e.g. 2026-12-15T09:00:00+07:00")
+    create.add_argument("--minutes", type=int, required=True, help="planned length, 90 to 120")
+    create.add_argument("--field", action="append", dest="fields", help="a field (lĩnh vực); repeat for several")
+    _store_options(create)
+    for verb in ("announce", "start", "close", "publish", "show"):
+        p = session.add_parser(verb, help=f"{verb} a session")
+        p.add_argument("id", type=int)
+        _store_options(p)
+    lst = session.add_parser("list", help="list sessions")
+    _store_options(lst)
+
+    questions = sub.add_parser("questions", help="the register of questions").add_subparsers(
+        dest="questions_command", required=True
+    )
+    export = questions.add_parser("export", help="export a session's register (full identities: staff only)")
+    export.add_argument("session_id", type=int)
+    export.add_argument("--format", choices=["csv", "jsonl"], default="jsonl")
+    export.add_argument("--output", type=Path, help="a file (default: standard output)")
+    _store_options(export)
+    for verb in ("accept", "decline"):
+        p = questions.add_parser(verb, help=f"{verb} a question")
+        p.add_argument("question_id", type=int)
+        if verb == "decline":
+            p.add_argument("--reason", required=True)
+        _store_options(p)
+
+    db = sub.add_parser("db", help="the store").add_subparsers(dest="db_command", required=True)
+    _store_options(db.add_parser("upgrade", help="apply migrations (serve does this by itself)"))
+    return parser
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {
+        "data_dir": getattr(args, "data_dir", None),
+        "database": getattr(args, "database", None),
+        "host": getattr(args, "host", None),
+        "port": getattr(args, "port", None),
+        "trusted_proxies": getattr(args, "trusted_proxy", None),
+        "allowed_origins": getattr(args, "allowed_origin", None),
+    }
+    if getattr(args, "no_rate_limit", False):
+        overrides["rate_limit"] = False
+    return load_settings(getattr(args, "config", None), overrides)
+
+
+def _emit(obj: Any) -> None:
+    print(json.dumps(obj, ensure_ascii=False, indent=None))
+
+
+async def _with_store(settings: Settings, work: Callable[[Store], Awaitable[None]]) -> None:
+    settings.ensure_data_dir()
+    store = await Store.open(settings.database_url)
+    try:
+        await work(store)
+    finally:
+        await store.close()
+
+
+def _parse_start(value: str) -> datetime:
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise ValidationError("bad_start", field="start") from None
+
+
+async def _command(args: argparse.Namespace, settings: Settings) -> None:
+    async def run(store: Store) -> None:
+        if args.command == "user":
+            password = sys.stdin.readline().rstrip("\n")
+            user_id = await store.add_user(args.name, args.role, password)
+            _emit({"id": user_id, "name": args.name, "role": args.role})
+        elif args.command == "session":
+            await _session_command(args, store)
+        elif args.command == "questions":
+            await _questions_command(args, store)
+        elif args.command == "db":
+            _emit({"ok": True})
+
+    await _with_store(settings, run)
+
+
+async def _session_command(args: argparse.Namespace, store: Store) -> None:
+    verb = args.session_command
+    if verb == "create":
+        draft = SessionDraft(
+            title=args.title, chair_name=args.chair, chair_position=args.chair_position, place=args.place,
+            description=args.description, starts_at=_parse_start(args.start), minutes=args.minutes,
+            fields=args.fields or list(DEFAULT_FIELDS),
+        )
+        _emit((await store.create_session(draft)).staff_dict())
+    elif verb == "list":
+        for session in await store.list_sessions():
+            _emit(session.staff_dict())
+    elif verb == "show":
+        _emit((await store.get_session(args.id)).staff_dict())
+    else:
+        target = {"announce": SessionState.ANNOUNCED, "start": SessionState.LIVE, "close": SessionState.CLOSED,
+                  "publish": SessionState.PUBLISHED}[verb]
+        _emit((await store.transition_session(args.id, target)).staff_dict())
+
+
+REGISTER_COLUMNS = ["question_id", "number", "receipt", "received_at", "state", "field", "text", "asker_kind",
+                    "asker_name", "asker_address", "asker_phone", "name_shown", "channel", "consent_version"]
+
+
+async def _questions_command(args: argparse.Namespace, store: Store) -> None:
+    verb = args.questions_command
+    if verb == "export":
+        rows = await store.register(args.session_id)
+        out = args.output.open("w", encoding="utf-8", newline="") if args.output else sys.stdout
+        try:
+            if args.format == "jsonl":
+                for row in rows:
+                    out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            else:
+                # UTF-8 with BOM so that Excel, which the board's officers open it in, reads Vietnamese.
+                if args.output:
+                    out.write("\ufeff")
+                writer = csv.writer(out)
+                writer.writerow(REGISTER_COLUMNS)
+                for row in rows:
+                    a = row["asker"]
+                    writer.writerow([row["question_id"], row["number"], row["receipt"], row["received_at"],
+                                     row["state"], row["field"] or "", row["text"], a["kind"], a["name"],
+                                     a["address"], a["phone"], a["name_shown"], row["channel"],
+                                     row["consent_version"]])
+        finally:
+            if args.output:
+                out.close()
+    else:
+        question = await store.apply_action(args.question_id, verb, reason=getattr(args, "reason", None))
+        _emit({"id": question.id, "state": question.state.value, "version": question.version})
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    for noisy in ("aiohttp.access", "engineio", "socketio", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def serve(settings: Settings, banner: Callable[[Settings], None] | None = None) -> None:
+    from .app import create_app
+
+    app = create_app(settings)
+    if banner:
+        app.on_startup.append(lambda _app: asyncio.sleep(0, banner(settings)))
+    web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None, handler_cancellation=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = settings_from(args)
+    except (ValueError, OSError) as exc:
+        print(f"doithoai: {exc}", file=sys.stderr)
+        return 2
+    _configure_logging(settings.log_level)
+    try:
+        if args.command == "serve":
+            serve(settings, banner=lambda s: log.info("serving on http://%s:%s/", s.host, s.port))
+        elif args.command == "demo":
+            from .demo import run_demo
+
+            run_demo(settings)
+        else:
+            asyncio.run(_command(args, settings))
+    except DomainError as err:
+        print(f"doithoai: {message(err.reason, 'vi', err.field, **err.params)}", file=sys.stderr)
+        print(f"doithoai: {message(err.reason, 'en', err.field, **err.params)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""Settings: defaults, then an optional TOML file, then DOITHOAI_* environment variables, then the
+command line (each overrides the one before)."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import secrets
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from moderation.store import sqlite_url
+
+
+@dataclass
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = Path("data")
+    database: str | None = None  # SQLAlchemy URL; default: SQLite under data_dir
+    # Public origin(s) allowed to open the viewer websocket and post forms, besides the server's own.
+    allowed_origins: list[str] = field(default_factory=list)
+    # Reverse proxies whose X-Forwarded-For we believe (CIDRs). Empty: the peer address is the client.
+    trusted_proxies: list[str] = field(default_factory=list)
+    rate_limit: bool = True
+    # Intake limits: generous, since many viewers share one carrier-grade NAT address.
+    questions_per_ip_per_minute: int = 120
+    questions_per_ip_burst: int = 60
+    questions_per_connection_per_minute: int = 12
+    questions_per_connection_burst: int = 6
+    interest_per_connection_per_minute: int = 120
+    connections_per_ip_per_minute: int = 600
+    secret_key: str = ""  # signs CSRF tokens; generated and kept in data_dir when empty
+    session_poll_seconds: float = 0.5
+    log_level: str = "INFO"
+
+    @property
+    def database_url(self) -> str:
+        return self.database or sqlite_url(self.data_dir)
+
+    def trusted_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        return [ipaddress.ip_network(n, strict=False) for n in self.trusted_proxies]
+
+    def ensure_data_dir(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if not self.secret_key:
+            key_file = self.data_dir / "secret_key"
+            if not key_file.exists():
+                key_file.write_text(secrets.token_urlsafe(32))
+                key_file.chmod(0o600)
+            self.secret_key = key_file.read_text().strip()
+
+
+def _coerce(name: str, value: Any, current: Any) -> Any:
+    if isinstance(current, bool):
+        if isinstance(value, str):
+            return value.strip().lower() in ("1", "true", "yes", "on")
+        return bool(value)
+    if isinstance(current, int) and not isinstance(current, bool):
+        return int(value)
+    if isinstance(current, float):
+        return float(value)
+    if isinstance(current, Path):
+        return Path(value)
+    if isinstance(current, list):
+        if isinstance(value, str):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return list(value)
+    return value
+
+
+def load_settings(config_file: Path | None = None, overrides: dict[str, Any] | None = None) -> Settings:
+    settings = Settings()
+    known = {f.name for f in fields(Settings)}
+    layers: list[dict[str, Any]] = []
+    config_file = config_file or (Path(os.environ["DOITHOAI_CONFIG"]) if "DOITHOAI_CONFIG" in os.environ else None)
+    if config_file:
+        with config_file.open("rb") as fh:
+            data = tomllib.load(fh)
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"{config_file}: unknown settings {', '.join(sorted(unknown))}")
+        layers.append(data)
+    layers.append(
+        {name: os.environ[f"DOITHOAI_{name.upper()}"] for name in known if f"DOITHOAI_{name.upper()}" in os.environ}
+    )
+    layers.append({k: v for k, v in (overrides or {}).items() if v is not None})
+    for layer in layers:
+        for name, value in layer.items():
+            setattr(settings, name, _coerce(name, value, getattr(settings, name)))
+    return settings

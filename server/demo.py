@@ -1,0 +1,97 @@
+"""`doithoai demo`: the embedded default with a session that is announced and live, a few questions
+(some already approved and marked of interest), and the URLs to open."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from moderation.consent import Channel
+from moderation.sessions import SessionDraft, SessionState
+from moderation.store import Store
+from moderation.submission import parse_submission
+
+from .config import Settings
+
+log = logging.getLogger("doithoai.demo")
+DEMO_TITLE = "Đối thoại trực tuyến về thủ tục đất đai và cấp giấy chứng nhận quyền sử dụng đất"
+
+DEMO_QUESTIONS = [
+    ("person", "Nguyễn Văn An", "12 Lạch Tray, Ngô Quyền, Hải Phòng", "0912345678", "Đất đai",
+     "Gia đình tôi nộp hồ sơ cấp giấy chứng nhận quyền sử dụng đất từ tháng 3 nhưng đến nay chưa nhận được. "
+     "Xin hỏi thời hạn giải quyết theo quy định là bao lâu?", True),
+    ("organization", "Công ty TNHH Thương mại Biển Xanh", "45 Điện Biên Phủ, Hồng Bàng, Hải Phòng", "02253812345",
+     "Đầu tư - doanh nghiệp",
+     "Doanh nghiệp chúng tôi muốn thuê đất trong khu công nghiệp. Thủ tục giao đất, cho thuê đất hiện nay "
+     "mất bao nhiêu ngày làm việc?", True),
+    ("person", "Trần Thị Bình", "8 Tô Hiệu, Lê Chân, Hải Phòng", "+84 987 654 321", "Xây dựng - đô thị",
+     "Khi nào thành phố công bố quy hoạch chi tiết khu đô thị mới phía Bắc sông Cấm?", True),
+    ("person", "Lê Hoàng Cường", "22 Trần Phú, Ngô Quyền, Hải Phòng", "0356789012", "Đất đai",
+     "Đất của gia đình tôi nằm trong quy hoạch treo đã hơn 10 năm. Chúng tôi có được xây nhà không?", False),
+]
+
+
+async def seed(store: Store) -> int:
+    for existing in await store.list_sessions():
+        if existing.title == DEMO_TITLE and existing.state in (SessionState.ANNOUNCED, SessionState.LIVE):
+            return existing.id
+    session = await store.create_session(
+        SessionDraft(
+            title=DEMO_TITLE,
+            chair_name="Nguyễn Văn Tùng",
+            chair_position="Phó Chủ tịch UBND thành phố",
+            place="Hội trường Trung tâm Thông tin - Truyền thông, 18 Hoàng Diệu, Hải Phòng",
+            description="Phiên đối thoại giữa lãnh đạo thành phố với người dân, tổ chức và doanh nghiệp.",
+            starts_at=datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=10),
+            minutes=90,
+        )
+    )
+    await store.transition_session(session.id, SessionState.ANNOUNCED)
+    for i, (kind, name, address, phone, field, text, public) in enumerate(DEMO_QUESTIONS):
+        receipt = await store.submit_question(
+            parse_submission(
+                {"session_id": session.id, "idempotency_key": f"demo-question-{i}",
+                 "asker": {"kind": kind, "name": name, "address": address, "phone": phone},
+                 "field": field, "text": text, "consent": True},
+                channel=Channel.FORM,
+            )
+        )
+        if public:
+            await store.apply_action(receipt.question_id, "accept")
+            for v in range(3 - i):
+                await store.mark_interest(receipt.question_id, f"demo-viewer-{v:04d}")
+    await store.transition_session(session.id, SessionState.LIVE)
+    return session.id
+
+
+def run_demo(settings: Settings) -> None:
+    from .cli import serve
+
+    if settings.data_dir == Path("data") and settings.database is None:
+        settings.data_dir = Path("data/demo")
+    settings.ensure_data_dir()
+
+    async def prepare() -> int:
+        store = await Store.open(settings.database_url)
+        try:
+            return await seed(store)
+        finally:
+            await store.close()
+
+    session_id = asyncio.run(prepare())
+    base = f"http://{settings.host}:{settings.port}"
+
+    def banner(s: Settings) -> None:
+        print(
+            "\n  doithoai demo is running (Ctrl+C to stop)\n"
+            f"  Sessions:        {base}/\n"
+            f"  Viewer page:     {base}/s/{session_id}\n"
+            f"  Session API:     {base}/api/v1/sessions/{session_id}\n"
+            f"  Health:          {base}/healthz\n"
+            f"  Data directory:  {s.data_dir.resolve()}\n",
+            flush=True,
+        )
+
+    serve(settings, banner=banner)

@@ -1,0 +1,126 @@
+"""Vietnamese first, English switchable. One catalog for pages, error messages and acks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+LANGS = ("vi", "en")
+DEFAULT_LANG = "vi"
+
+FIELD_LABELS: dict[str, tuple[str, str]] = {
+    "session_id": ("Phiên đối thoại", "Session"),
+    "idempotency_key": ("Mã gửi", "Idempotency key"),
+    "asker": ("Người hỏi", "Asker"),
+    "asker.kind": ("Loại người hỏi", "Asker type"),
+    "asker.name": ("Họ tên / tên tổ chức", "Name"),
+    "asker.address": ("Địa chỉ", "Address"),
+    "asker.phone": ("Số điện thoại", "Phone"),
+    "asker.name_shown": ("Cách hiển thị tên", "How your name is shown"),
+    "field": ("Lĩnh vực", "Field"),
+    "text": ("Nội dung câu hỏi", "Question"),
+    "consent": ("Đồng ý xử lý dữ liệu cá nhân", "Consent to personal data processing"),
+    "csrf": ("Biểu mẫu", "Form"),
+}
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    # validation
+    "not_an_object": ("Dữ liệu gửi lên không đúng định dạng.", "The payload must be a JSON object."),
+    "bad_session_id": ("Mã phiên đối thoại không hợp lệ.", "The session id is not valid."),
+    "bad_idempotency_key": (
+        "Mã gửi (idempotency_key) phải dài 8–80 ký tự, chỉ gồm chữ, số và - _ : .",
+        "idempotency_key must be 8–80 characters of letters, digits and - _ : .",
+    ),
+    "required": ("Vui lòng nhập {label}.", "{label} is required."),
+    "required_name_person": ("Vui lòng nhập họ và tên.", "Please enter your full name."),
+    "required_name_org": ("Vui lòng nhập tên cơ quan, tổ chức, doanh nghiệp.", "Please enter the organisation's name."),
+    "required_address_person": ("Vui lòng nhập địa chỉ thường trú.", "Please enter your permanent address."),
+    "required_address_org": ("Vui lòng nhập địa chỉ trụ sở.", "Please enter the head-office address."),
+    "required_phone": ("Vui lòng nhập số điện thoại.", "Please enter a phone number."),
+    "full_name": ("Vui lòng nhập đầy đủ họ và tên (ví dụ: Nguyễn Văn An).", "Please enter your full name (e.g. Nguyễn Văn An)."),
+    "bad_phone": (
+        "Số điện thoại không hợp lệ: nhập số Việt Nam bắt đầu bằng 0 hoặc +84 (ví dụ 0912 345 678).",
+        "Not a Vietnamese phone number: start with 0 or +84 (e.g. 0912 345 678).",
+    ),
+    "bad_choice": ("Giá trị của {label} không hợp lệ.", "{label} has an invalid value."),
+    "bad_field": ("Lĩnh vực không thuộc phiên đối thoại này.", "That field is not one of this session's fields."),
+    "required_text": ("Vui lòng nhập nội dung câu hỏi.", "Please write your question."),
+    "too_short": ("{label} quá ngắn (ít nhất {min} ký tự).", "{label} is too short (at least {min} characters)."),
+    "too_long": ("{label} quá dài (tối đa {max} ký tự).", "{label} is too long (at most {max} characters)."),
+    "consent_required": (
+        "Bạn cần đồng ý với việc xử lý dữ liệu cá nhân để gửi câu hỏi.",
+        "You need to consent to the processing of your personal data to send a question.",
+    ),
+    "bad_consent_version": ("Phiên bản điều khoản đồng ý không hợp lệ.", "Unknown consent text version."),
+    "bad_viewer_key": ("Mã người xem không hợp lệ.", "The viewer key is not valid."),
+    "bad_decline_reason": ("Lý do từ chối không hợp lệ.", "Unknown decline reason."),
+    "stale_version": ("Câu hỏi đã được người khác thay đổi.", "The question was changed by someone else."),
+    "bad_role": ("Vai trò phải là một trong: {roles}.", "Role must be one of: {roles}."),
+    "weak_password": ("Mật khẩu cần ít nhất {min} ký tự.", "The password needs at least {min} characters."),
+    "user_exists": ("Tên người dùng đã tồn tại.", "That user name is taken."),
+    "minutes_range": (
+        "Thời lượng phiên phải từ {min} đến {max} phút (Quy chế, Điều 5); đã nhập {got}.",
+        "A session lasts {min} to {max} minutes (Rules, Art. 5); got {got}.",
+    ),
+    "start_needs_timezone": (
+        "Thời gian bắt đầu cần có múi giờ, ví dụ 2026-12-15T09:00:00+07:00.",
+        "The start time needs a timezone, e.g. 2026-12-15T09:00:00+07:00.",
+    ),
+    "bad_start": ("Thời gian bắt đầu không đúng định dạng ISO 8601.", "The start time is not ISO 8601."),
+    "csrf": (
+        "Biểu mẫu đã hết hạn hoặc không hợp lệ. Vui lòng tải lại trang và gửi lại.",
+        "The form expired or is invalid. Please reload the page and send again.",
+    ),
+    "bad_json": ("Nội dung gửi lên không phải JSON hợp lệ.", "The body is not valid JSON."),
+    "bad_content_type": ("Cần gửi với Content-Type: application/json.", "Send with Content-Type: application/json."),
+    "bad_origin": ("Nguồn yêu cầu (Origin) không được phép.", "That Origin is not allowed."),
+    # states
+    "too_large": ("Nội dung gửi lên quá lớn (tối đa {limit} byte).", "The message is too large (at most {limit} bytes)."),
+    "session_not_found": ("Không tìm thấy phiên đối thoại.", "No such session."),
+    "question_not_found": ("Không tìm thấy câu hỏi.", "No such question."),
+    "receipt_not_found": ("Không tìm thấy mã tra cứu này.", "No question has that receipt."),
+    "session_not_open": (
+        "Phiên đối thoại chưa mở nhận câu hỏi. Câu hỏi được nhận từ khi phiên được thông báo.",
+        "This session is not taking questions yet; intake opens when it is announced.",
+    ),
+    "session_closed": (
+        "Phiên đối thoại đã kết thúc nên không nhận thêm câu hỏi.",
+        "The session has closed and takes no more questions.",
+    ),
+    "rate_limited": (
+        "Bạn gửi quá nhanh. Vui lòng thử lại sau {retry_after} giây.",
+        "Too many requests. Please try again in {retry_after} seconds.",
+    ),
+    "session_transition": (
+        "Không thể chuyển phiên từ trạng thái “{current}” sang “{target}”.",
+        "A session cannot move from “{current}” to “{target}”.",
+    ),
+    "question_transition": (
+        "Không thể thực hiện “{action}” với câu hỏi ở trạng thái “{current}”.",
+        "Cannot “{action}” a question in state “{current}”.",
+    ),
+    "unknown_action": ("Thao tác “{action}” không tồn tại.", "Unknown action “{action}”."),
+    "internal": ("Lỗi máy chủ, câu hỏi chưa được lưu. Vui lòng gửi lại.", "Server error; the question was not stored. Please send it again."),
+    "shutting_down": ("Máy chủ đang khởi động lại, vui lòng gửi lại sau giây lát.", "The server is restarting; please send again shortly."),
+}
+
+
+def lang_of(value: Any) -> str:
+    return value if value in LANGS else DEFAULT_LANG
+
+
+def label(field: str | None, lang: str) -> str:
+    if not field:
+        return ""
+    pair = FIELD_LABELS.get(field)
+    return pair[LANGS.index(lang)] if pair else field
+
+
+def message(reason: str, lang: str, field: str | None = None, **params: Any) -> str:
+    pair = MESSAGES.get(reason)
+    if pair is None:
+        return reason
+    template = pair[LANGS.index(lang_of(lang))]
+    try:
+        return template.format(label=label(field, lang_of(lang)), **params)
+    except (KeyError, IndexError):
+        return template

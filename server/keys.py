@@ -1,0 +1,24 @@
+"""Typed application keys: everything the app holds lives here, nothing in module globals."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import jinja2
+import socketio
+from aiohttp import web
+
+from moderation.store import Store
+
+from .config import Settings
+
+if TYPE_CHECKING:
+    from .intake import Intake
+    from .session_watch import SessionWatch
+
+settings_key = web.AppKey("settings", Settings)
+store_key = web.AppKey("store", Store)
+sio_key = web.AppKey("sio", socketio.AsyncServer)
+jinja_key = web.AppKey("jinja", jinja2.Environment)
+intake_key: web.AppKey["Intake"] = web.AppKey("intake")
+watch_key: web.AppKey["SessionWatch"] = web.AppKey("session_watch")

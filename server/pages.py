@@ -1,0 +1,174 @@
+"""HTML pages. Every page works without JavaScript (the form posts, the receipt page reads); the
+viewer script (static/js/viewer.js) adds live updates, the outbox and interest marks on top."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta, timezone
+from typing import Any
+
+import jinja2
+from aiohttp import web
+from multidict import MultiDictProxy
+
+from moderation.consent import CONSENT_TEXTS, CURRENT_CONSENT, Channel
+from moderation.errors import NotFound
+from moderation.sessions import Session, SessionState
+
+from .api import request_lang
+from .i18n import LANGS, label, message
+from .keys import intake_key, jinja_key, settings_key, store_key, watch_key
+from .security import CsrfTokens, client_ip, origin_allowed
+from .ui_text import ui
+
+routes = web.RouteTableDef()
+VIETNAM = timezone(timedelta(hours=7), "ICT")
+
+
+def make_jinja() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("server", "templates"),
+        autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["local"] = lambda dt, fmt="%H:%M %d/%m/%Y": dt.astimezone(VIETNAM).strftime(fmt)
+    return env
+
+
+def render(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
+    lang = request_lang(request)
+    csrf: CsrfTokens = request.app[_csrf_key]
+    token, new_cookie = csrf.issue(request)
+    html = request.app[jinja_key].get_template(template).render(
+        lang=lang, langs=LANGS, t=lambda key, **kw: ui(key, lang, **kw), csrf_token=token, path=request.path,
+        **context,
+    )
+    response = web.Response(text=html, status=status, content_type="text/html")
+    if new_cookie:
+        CsrfTokens.set_cookie(response, new_cookie, secure=request.secure)
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
+        "connect-src 'self' ws: wss:; style-src 'self'; script-src 'self'; frame-ancestors 'self'; base-uri 'none'"
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response
+
+
+_csrf_key = web.AppKey("csrf", CsrfTokens)
+
+
+def setup_pages(app: web.Application, secret: str) -> None:
+    app[_csrf_key] = CsrfTokens(secret)
+    app[jinja_key] = make_jinja()
+    app.add_routes(routes)
+
+
+async def _public_session(request: web.Request) -> Session:
+    try:
+        session = await request.app[watch_key].get(int(request.match_info["session_id"]))
+    except (ValueError, NotFound):
+        raise web.HTTPNotFound(text="Không tìm thấy phiên đối thoại / No such session") from None
+    if session.state is SessionState.DRAFT:
+        raise web.HTTPNotFound(text="Không tìm thấy phiên đối thoại / No such session")
+    return session
+
+
+@routes.get("/")
+async def index(request: web.Request) -> web.Response:
+    sessions = [s for s in await request.app[store_key].list_sessions() if s.state is not SessionState.DRAFT]
+    return render(request, "index.html", sessions=sessions)
+
+
+@routes.get("/lang/{lang}")
+async def switch_lang(request: web.Request) -> web.Response:
+    lang = request.match_info["lang"]
+    if lang not in LANGS:
+        raise web.HTTPNotFound()
+    back = request.query.get("next", "/")
+    if not back.startswith("/") or back.startswith("//"):
+        back = "/"
+    response = web.HTTPSeeOther(back)
+    response.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="Lax", path="/")
+    raise response
+
+
+def _form_state(form: MultiDictProxy[Any] | None = None) -> dict[str, str]:
+    keys = ("kind", "name", "address", "phone", "name_shown", "field", "text")
+    values = {k: (form.get(k, "") if form else "") for k in keys}
+    values["kind"] = values["kind"] or "person"
+    values["name_shown"] = values["name_shown"] or "short"
+    values["consent"] = "on" if form and form.get("consent") else ""
+    return values
+
+
+@routes.get("/s/{session_id}")
+async def session_page(request: web.Request) -> web.Response:
+    session = await _public_session(request)
+    questions = await request.app[store_key].public_questions(session.id)
+    return render(
+        request, "session.html", session=session, questions=questions, form=_form_state(), errors={},
+        idempotency_key=secrets.token_urlsafe(16), consent=CONSENT_TEXTS[CURRENT_CONSENT],
+    )
+
+
+@routes.post("/s/{session_id}/questions")
+async def submit_form(request: web.Request) -> web.Response:
+    """The no-JavaScript path. Success: 303 to the receipt page (so a reload does not resend).
+    Failure: the form again, with what was typed and each problem beside its field."""
+    session = await _public_session(request)
+    settings = request.app[settings_key]
+    trusted = settings.trusted_networks()
+    lang = request_lang(request)
+    form = await request.post()
+    csrf: CsrfTokens = request.app[_csrf_key]
+    errors: dict[str, str] = {}
+    if not origin_allowed(request, settings.allowed_origins, trusted) or not csrf.check(request, form.get("csrf")):
+        errors["form"] = message("csrf", lang)
+    else:
+        payload = {
+            "session_id": session.id,
+            "idempotency_key": form.get("idempotency_key", ""),
+            "asker": {
+                "kind": form.get("kind", "person"),
+                "name": form.get("name", ""),
+                "address": form.get("address", ""),
+                "phone": form.get("phone", ""),
+                "name_shown": form.get("name_shown", "short"),
+            },
+            "field": form.get("field") or None,
+            "text": form.get("text", ""),
+            "consent": form.get("consent") == "on",
+        }
+        ack = await request.app[intake_key].submit(
+            payload, channel=Channel.FORM, client_ip=client_ip(request, trusted), connection=None, lang=lang
+        )
+        if ack["ok"]:
+            raise web.HTTPSeeOther(f"/q/{ack['receipt']}?new=1")
+        error = ack["error"]
+        for problem in error.get("problems") or [error]:
+            key = (problem.get("field") or "form").removeprefix("asker.")
+            errors.setdefault(key, problem["message"])
+    questions = await request.app[store_key].public_questions(session.id)
+    return render(
+        request, "session.html", status=400 if "form" not in errors else 403, session=session, questions=questions,
+        form=_form_state(form), errors=errors, idempotency_key=str(form.get("idempotency_key", "")),
+        consent=CONSENT_TEXTS[CURRENT_CONSENT], field_label=lambda f: label(f, lang),
+    )
+
+
+@routes.get("/q")
+async def receipt_lookup(request: web.Request) -> web.Response:
+    raw = request.query.get("receipt", "").strip()
+    if raw:
+        raise web.HTTPSeeOther(f"/q/{raw}")
+    return render(request, "lookup.html", not_found=False, receipt="")
+
+
+@routes.get("/q/{receipt}")
+async def receipt_page(request: web.Request) -> web.Response:
+    try:
+        question, session = await request.app[store_key].question_by_receipt(request.match_info["receipt"])
+    except NotFound:
+        return render(request, "lookup.html", status=404, not_found=True, receipt=request.match_info["receipt"])
+    return render(request, "receipt.html", question=question, session=session, new=request.query.get("new") == "1")

@@ -1,0 +1,120 @@
+"""The `/viewer` Socket.IO namespace: join a session's room, submit questions, mark interest.
+
+python-socketio has no error boundary around handlers: each one here returns an ack body whatever
+happens, so a client always learns what became of what it sent."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import socketio
+from aiohttp import web
+
+from moderation.consent import Channel
+from moderation.errors import DomainError, RateLimited, ValidationError
+from moderation.submission import parse_session_id
+
+from .config import Settings
+from .errors import error_body, internal_error_body
+from .i18n import lang_of
+from .intake import Intake
+from .ratelimit import RateLimiter
+from .security import client_ip
+from .session_watch import SessionWatch, room
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[..., Awaitable[dict[str, Any]]]
+
+
+@dataclass
+class Viewer:
+    ip: str
+    lang: str
+
+
+def acked(handler: Handler) -> Handler:
+    @functools.wraps(handler)
+    async def wrapper(self: ViewerNamespace, sid: str, data: Any = None) -> dict[str, Any]:
+        lang = self.viewers[sid].lang if sid in self.viewers else "vi"
+        try:
+            return await handler(self, sid, data)
+        except DomainError as err:
+            return error_body(err, lang)
+        except Exception:
+            log.exception("viewer handler %s failed", handler.__name__)
+            return internal_error_body(lang)
+
+    return wrapper
+
+
+class ViewerNamespace(socketio.AsyncNamespace):
+    def __init__(self, settings: Settings, intake: Intake, watch: SessionWatch) -> None:
+        super().__init__("/viewer")
+        self.settings = settings
+        self.trusted = settings.trusted_networks()
+        self.intake = intake
+        self.watch = watch
+        self.store = intake.store
+        self.viewers: dict[str, Viewer] = {}
+        on = settings.rate_limit
+        self.connects = RateLimiter(settings.connections_per_ip_per_minute, settings.connections_per_ip_per_minute,
+                                    enabled=on)
+        self.interest_limit = RateLimiter(settings.interest_per_connection_per_minute,
+                                          settings.interest_per_connection_per_minute // 2, enabled=on)
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        request: web.Request = environ["aiohttp.request"]
+        ip = client_ip(request, self.trusted)
+        wait = self.connects.take(ip)
+        if wait:
+            raise socketio.exceptions.ConnectionRefusedError({"code": "rate_limited", "retry_after": wait})
+        lang = auth.get("lang") if isinstance(auth, dict) else None
+        self.viewers[sid] = Viewer(ip=ip, lang=lang_of(lang or request.cookies.get("lang")))
+
+    async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        self.viewers.pop(sid, None)
+        self.intake.per_connection.forget(sid)
+        self.interest_limit.forget(sid)
+
+    @acked
+    async def on_join(self, sid: str, data: Any) -> dict[str, Any]:
+        """Enter a session's room; the ack carries a fresh snapshot, so a client that reconnects
+        after a drop is current again without a reload."""
+        session_id = parse_session_id(data.get("session_id") if isinstance(data, dict) else None)
+        session = await self.watch.get(session_id)
+        for joined in list(self.rooms(sid)):
+            if joined.startswith("session:"):
+                await self.leave_room(sid, joined)
+        await self.enter_room(sid, room(session_id))
+        questions = await self.store.public_questions(session_id)
+        return {"ok": True, "session": session.public_dict(), "questions": [q.public_dict() for q in questions]}
+
+    @acked
+    async def on_submit_question(self, sid: str, data: Any) -> dict[str, Any]:
+        viewer = self.viewers[sid]
+        return await self.intake.submit(data, channel=Channel.SOCKET, client_ip=viewer.ip, connection=sid,
+                                        lang=viewer.lang)
+
+    @acked
+    async def on_mark_interest(self, sid: str, data: Any) -> dict[str, Any]:
+        if not isinstance(data, dict):
+            raise ValidationError("not_an_object")
+        wait = self.interest_limit.take(sid)
+        if wait:
+            raise RateLimited("rate_limited", retry_after=wait)
+        question_id, viewer_key = data.get("question_id"), data.get("viewer_key")
+        if not isinstance(question_id, int) or isinstance(question_id, bool):
+            raise ValidationError("question_not_found", field="question_id")
+        if not isinstance(viewer_key, str):
+            raise ValidationError("bad_viewer_key", field="viewer_key")
+        result = await self.store.mark_interest(question_id, viewer_key)
+        # committed: now tell everyone in the session
+        if result.counted:
+            await self.emit("interest", {"question_id": result.question_id, "count": result.count},
+                            room=room(result.session_id))
+        return {"ok": True, "question_id": result.question_id, "count": result.count, "counted": result.counted}
