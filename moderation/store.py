@@ -30,6 +30,9 @@ from .submission import Submission
 from .writer import BatchWriter
 
 log = logging.getLogger(__name__)
+# aiosqlite logs every statement with its parameters at DEBUG: askers' names and phones. Personal
+# data stays out of application logs whatever level an operator chooses.
+logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 ROLES = ("admin", "editor", "head", "chair", "responder")
 _hasher = argon2.PasswordHasher()

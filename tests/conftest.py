@@ -103,7 +103,8 @@ async def server(start_server: Callable[..., Awaitable[RunningServer]]) -> Runni
 
 @pytest.fixture
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
+    # unsafe=True: keep cookies set by 127.0.0.1 (aiohttp drops cookies from IP hosts by default)
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
         yield session
 
 
@@ -114,8 +115,14 @@ async def viewer_client() -> AsyncIterator[Callable[..., Awaitable[socketio.Asyn
 
     async def connect(url: str, *, headers: dict[str, str] | None = None, auth: Any = None) -> socketio.AsyncClient:
         client = socketio.AsyncClient(reconnection=False)
-        await client.connect(url, namespaces=["/viewer"], transports=["websocket"], headers=headers or {},
-                             auth=auth, wait_timeout=5)
+        try:
+            await client.connect(url, namespaces=["/viewer"], transports=["websocket"], headers=headers or {},
+                                 auth=auth, wait_timeout=5)
+        except socketio.exceptions.ConnectionError:
+            # a refused client keeps its HTTP session open; close it so the refusal leaks nothing
+            if client.eio.http is not None and not client.eio.http.closed:
+                await client.eio.http.close()
+            raise
         clients.append(client)
         return client
 
