@@ -11,6 +11,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class ConsentText:
     version: str
+    retention_months: int
     purpose_vi: str
     purpose_en: str
 
@@ -18,19 +19,21 @@ class ConsentText:
 CONSENT_TEXTS: dict[str, ConsentText] = {
     "2026-11-v1": ConsentText(
         version="2026-11-v1",
+        retention_months=12,
         purpose_vi=(
             "Họ tên, địa chỉ và số điện thoại của bạn chỉ dùng để Ban Biên tập ghi vào sổ tiếp nhận, "
             "liên hệ khi cần làm rõ câu hỏi và thông báo kết quả trả lời (Quy chế, Điều 21). "
             "Chỉ Ban Biên tập được xem đầy đủ; công chúng, người chủ trì và màn hình trực tiếp không bao giờ "
-            "thấy địa chỉ và số điện thoại. Thông tin được lưu trong thời hạn lưu trữ của phiên đối thoại "
-            "rồi được xoá hoặc ẩn danh; bạn có quyền yêu cầu xem hoặc xoá dữ liệu của mình."
+            "thấy địa chỉ và số điện thoại. Thông tin được lưu 12 tháng kể từ khi phiên đối thoại kết thúc "
+            "rồi được xoá hoặc ẩn danh; bạn có quyền yêu cầu xem hoặc xoá dữ liệu của mình (trả lời trong "
+            "2 ngày làm việc)."
         ),
         purpose_en=(
             "Your name, address and phone number are used only by the editorial board to register the "
             "question, contact you if it needs clarifying and tell you how it was answered (Rules, Art. 21). "
             "Only the board sees them in full; the public, the chair and the on-air screen never see your "
-            "address or phone. They are kept for the session's retention period, then erased or anonymised; "
-            "you may ask to see or erase your data."
+            "address or phone. They are kept for 12 months after the session ends, then erased or anonymised; "
+            "you may ask to see or erase your data (answered within 2 working days)."
         ),
     ),
 }
