@@ -16,7 +16,7 @@ from typing import Any
 import argon2
 from sqlalchemy import event, insert, select, update
 from sqlalchemy.engine import Connection, Row
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from . import schema as s
 from .asker import Asker, AskerKind, NameShown

@@ -169,7 +169,7 @@ class ServerProcess:
                     return
             except OSError:
                 if self.proc.poll() is not None:
-                    raise RuntimeError(f"server exited: {(self.data_dir / 'server.log').read_text()[-2000:]}")
+                    raise RuntimeError(f"server exited: {(self.data_dir / 'server.log').read_text()[-2000:]}") from None
                 time.sleep(0.05)
         raise RuntimeError("server did not start")
 
@@ -203,7 +203,7 @@ def server_process(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
         proc.stop()
 
 
-async def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+async def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> None:  # noqa: ASYNC109
     deadline = asyncio.get_running_loop().time() + timeout
     while not predicate():
         if asyncio.get_running_loop().time() > deadline:
