@@ -199,8 +199,8 @@ class Store:
     async def transition_session(self, session_id: int, target: SessionState) -> Session:
         """Move a session on. Closing takes the same write lock as intake batches, so every
         question committed before it is kept and every one after it is refused."""
-        now = datetime.now(UTC)
         async with self.write_engine.begin() as conn:
+            now = datetime.now(UTC)  # taken under the write lock: pollers look back only seconds
             q = select(s.sessions.c.state).where(s.sessions.c.id == session_id)
             if conn.dialect.name == "postgresql":
                 q = q.with_for_update()
@@ -299,8 +299,8 @@ class Store:
         self, question_id: int, action: str, *, version: int | None = None, reason: str | None = None
     ) -> QuestionView:
         """A moderator's move on a question; the transition is checked before anything is written."""
-        now = datetime.now(UTC)
         async with self.write_engine.begin() as conn:
+            now = datetime.now(UTC)  # under the write lock, see transition_session
             row = (await conn.execute(select(s.questions).where(s.questions.c.id == question_id))).first()
             if row is None:
                 raise NotFound("question_not_found", field="question_id")

@@ -87,10 +87,11 @@ class BatchWriter:
         groups: dict[BatchHandler, list[_Pending]] = {}
         for pending in batch:
             groups.setdefault(pending.handler, []).append(pending)
-        now = datetime.now(UTC)
         outcomes: list[tuple[_Pending, Any]] = []
         try:
             async with self._engine.begin() as conn:
+                # taken under the write lock, so received_at orders with a close from elsewhere
+                now = datetime.now(UTC)
                 for handler, group in groups.items():
                     results = await handler(conn, [p.item for p in group], now)
                     outcomes.extend(zip(group, results, strict=True))

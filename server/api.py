@@ -9,6 +9,7 @@ from aiohttp import web
 
 from moderation.consent import Channel
 from moderation.errors import DomainError, NotFound, TooLarge, ValidationError
+from moderation.sessions import Session, SessionState
 from moderation.submission import MAX_PAYLOAD_BYTES
 
 from .errors import HTTP_STATUS, error_body
@@ -81,22 +82,25 @@ async def healthz(request: web.Request) -> web.Response:
 @routes.get("/api/v1/sessions")
 async def list_sessions(request: web.Request) -> web.Response:
     sessions = await request.app[store_key].list_sessions()
-    return json_response({"sessions": [s.public_dict() for s in sessions if s.state.value != "draft"]})
+    return json_response({"sessions": [s.public_dict() for s in sessions if s.state is not SessionState.DRAFT]})
+
+
+async def _public_session(request: web.Request) -> Session:
+    session = await request.app[watch_key].get(_int(request, "session_id"))
+    if session.state is SessionState.DRAFT:  # drafts are not public anywhere
+        raise NotFound("session_not_found", field="session_id")
+    return session
 
 
 @routes.get("/api/v1/sessions/{session_id}")
 async def get_session(request: web.Request) -> web.Response:
-    session = await request.app[watch_key].get(_int(request, "session_id"))
-    if session.state.value == "draft":
-        raise NotFound("session_not_found", field="session_id")
-    return json_response(session.public_dict())
+    return json_response((await _public_session(request)).public_dict())
 
 
 @routes.get("/api/v1/sessions/{session_id}/questions")
 async def public_questions(request: web.Request) -> web.Response:
-    session_id = _int(request, "session_id")
-    await request.app[watch_key].get(session_id)
-    questions = await request.app[store_key].public_questions(session_id)
+    session = await _public_session(request)
+    questions = await request.app[store_key].public_questions(session.id)
     return json_response({"questions": [q.public_dict() for q in questions]})
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import getpass
 import json
 import logging
 import sys
@@ -133,7 +134,9 @@ def _parse_start(value: str) -> datetime:
 async def _command(args: argparse.Namespace, settings: Settings) -> None:
     async def run(store: Store) -> None:
         if args.command == "user":
-            password = sys.stdin.readline().rstrip("\n")
+            # never echoed at a terminal; a script pipes it in
+            password = getpass.getpass("Mật khẩu / password: ") if sys.stdin.isatty() else sys.stdin.readline()
+            password = password.rstrip("\r\n")
             user_id = await store.add_user(args.name, args.role, password)
             _emit({"id": user_id, "name": args.name, "role": args.role})
         elif args.command == "session":
@@ -200,7 +203,7 @@ async def _questions_command(args: argparse.Namespace, store: Store) -> None:
 
 
 def _configure_logging(level: str) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     for noisy in ("aiohttp.access", "engineio", "socketio", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 

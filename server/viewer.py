@@ -15,7 +15,8 @@ import socketio
 from aiohttp import web
 
 from moderation.consent import Channel
-from moderation.errors import DomainError, RateLimited, ValidationError
+from moderation.errors import DomainError, NotFound, RateLimited, ValidationError
+from moderation.sessions import SessionState
 from moderation.submission import parse_session_id
 
 from .config import Settings
@@ -87,6 +88,8 @@ class ViewerNamespace(socketio.AsyncNamespace):
         after a drop is current again without a reload."""
         session_id = parse_session_id(data.get("session_id") if isinstance(data, dict) else None)
         session = await self.watch.get(session_id)
+        if session.state is SessionState.DRAFT:  # drafts are not public anywhere
+            raise NotFound("session_not_found", field="session_id")
         for joined in list(self.rooms(sid)):
             if joined.startswith("session:"):
                 await self.leave_room(sid, joined)

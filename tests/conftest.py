@@ -157,11 +157,12 @@ class ServerProcess:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [DOITHOAI, "serve", "--port", str(self.port), "--data-dir", str(self.data_dir), *self.extra],
-            stdout=subprocess.DEVNULL, stderr=open(self.data_dir / "server.log", "ab"),  # noqa: SIM115
-            env={**os.environ, "DOITHOAI_SESSION_POLL_SECONDS": "0.1"},
-        )
+        with open(self.data_dir / "server.log", "ab") as log:  # the child keeps its own descriptor
+            self.proc = subprocess.Popen(
+                [DOITHOAI, "serve", "--port", str(self.port), "--data-dir", str(self.data_dir), *self.extra],
+                stdout=subprocess.DEVNULL, stderr=log,
+                env={**os.environ, "DOITHOAI_SESSION_POLL_SECONDS": "0.1"},
+            )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:

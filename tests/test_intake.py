@@ -112,6 +112,8 @@ async def test_state_errors(server: RunningServer, viewer_client: Any) -> None:
     closed = await server.new_session(SessionState.CLOSED)
     client = await viewer_client(server.url)
     assert (await submit(client, valid_payload(draft.id)))["error"]["code"] == "session_not_open"
+    # a draft is not public: joining it is refused like an unknown session
+    assert (await client.call("join", {"session_id": draft.id}, namespace="/viewer"))["error"]["code"] == "not_found"
     assert (await submit(client, valid_payload(closed.id)))["error"]["code"] == "session_closed"
     assert (await submit(client, valid_payload(99999)))["error"]["code"] == "not_found"
     assert (await submit(client, valid_payload("abc")))["error"]["code"] == "validation"
