@@ -16,10 +16,11 @@ from moderation.errors import NotFound
 from moderation.sessions import Session, SessionState
 
 from .api import request_lang
+from .errors import HTTP_STATUS
 from .i18n import LANGS, label, message
 from .keys import intake_key, jinja_key, settings_key, store_key, watch_key
 from .security import CsrfTokens, client_ip, origin_allowed
-from .ui_text import ui
+from .ui_text import js_texts, ui
 
 routes = web.RouteTableDef()
 VIETNAM = timezone(timedelta(hours=7), "ICT")
@@ -32,6 +33,7 @@ def make_jinja() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     env.filters["local"] = lambda dt, fmt="%H:%M %d/%m/%Y": dt.astimezone(VIETNAM).strftime(fmt)
+    env.globals["js_texts"] = js_texts  # the viewer script's strings, handed over as a JSON data block
     return env
 
 
@@ -123,6 +125,7 @@ async def submit_form(request: web.Request) -> web.Response:
     form = await request.post()
     csrf: CsrfTokens = request.app[_csrf_key]
     errors: dict[str, str] = {}
+    status = 403
     if not origin_allowed(request, settings.allowed_origins, trusted) or not csrf.check(request, form.get("csrf")):
         errors["form"] = message("csrf", lang)
     else:
@@ -146,12 +149,15 @@ async def submit_form(request: web.Request) -> web.Response:
         if ack["ok"]:
             raise web.HTTPSeeOther(f"/q/{ack['receipt']}?new=1")
         error = ack["error"]
+        status = HTTP_STATUS.get(error["code"], 400)
+        if error["code"] != "validation":
+            errors["form"] = error["message"]  # closed, rate-limited…: not about one field
         for problem in error.get("problems") or [error]:
             key = (problem.get("field") or "form").removeprefix("asker.")
             errors.setdefault(key, problem["message"])
     questions = await request.app[store_key].public_questions(session.id)
     return render(
-        request, "session.html", status=400 if "form" not in errors else 403, session=session, questions=questions,
+        request, "session.html", status=status, session=session, questions=questions,
         form=_form_state(form), errors=errors, idempotency_key=str(form.get("idempotency_key", "")),
         consent=CONSENT_TEXTS[CURRENT_CONSENT], field_label=lambda f: label(f, lang),
     )

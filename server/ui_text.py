@@ -89,7 +89,128 @@ UI: dict[str, tuple[str, str]] = {
     "language": ("Ngôn ngữ", "Language"),
     "back_to_session": ("Về trang phiên đối thoại", "Back to the session"),
     "connection_lost": ("Mất kết nối, đang kết nối lại…", "Connection lost, reconnecting…"),
+    "connection_back": ("Đã kết nối lại.", "Connected again."),
+    # page chrome
+    "skip_link": ("Bỏ qua đến nội dung chính", "Skip to content"),
+    "nav_lookup": ("Tra cứu câu hỏi", "Follow a question"),
+    "footer_note": (
+        "Trang đối thoại trực tuyến giữa lãnh đạo chính quyền với người dân, tổ chức và doanh nghiệp.",
+        "Online dialogues between government leaders and citizens, organisations and businesses.",
+    ),
+    "jump_ask": ("Gửi câu hỏi", "Ask a question"),
+    "jump_questions": ("Câu hỏi đã duyệt", "Approved questions"),
+    "view_session": ("Xem và gửi câu hỏi", "Watch and ask"),
+    "video": ("Video trực tiếp", "Live video"),
+    "time_zone_note": ("giờ Việt Nam", "Vietnam time"),
+    # session state, live
+    "countdown_days": ("{d} ngày {h} giờ {m} phút", "{d} d {h} h {m} min"),
+    "starting_soon": ("Phiên sắp bắt đầu.", "The session is about to start."),
+    "live_now": ("Đang diễn ra", "Live now"),
+    # the form (hints; what is never public)
+    "form_intro": (
+        "Câu hỏi được Ban Biên tập xem xét trước khi hiển thị công khai. Các mục có dấu (bắt buộc) phải điền.",
+        "Questions are screened by the editorial board before they are shown in public. Fields marked (required) "
+        "must be filled in.",
+    ),
+    "name_hint": ("Cá nhân ghi đầy đủ họ và tên; tổ chức ghi tên đầy đủ.", "A person gives their full name; an "
+                  "organisation its full name."),
+    "private_hint": ("Chỉ Ban Biên tập được xem, không bao giờ công khai.", "Seen only by the editorial board, never "
+                     "shown in public."),
+    "phone_hint": ("Ví dụ: 0912 345 678. Chỉ Ban Biên tập được xem, không bao giờ công khai.",
+                   "E.g. 0912 345 678. Seen only by the editorial board, never shown in public."),
+    "name_shown_hint": ("Tên hiển thị cùng câu hỏi nếu câu hỏi được duyệt công khai.",
+                        "The name shown with your question if it is approved for the public list."),
+    "text_hint": ("Từ 10 đến 2.000 ký tự. Mỗi lần gửi một câu hỏi.", "10 to 2,000 characters. One question at a time."),
+    "why_consent_version": ("Phiên bản điều khoản: {v}", "Consent text version: {v}"),
+    # after sending (JavaScript)
+    "sent_title": ("Đã gửi câu hỏi", "Question sent"),
+    "sent_keep": ("Hãy lưu mã tra cứu này để theo dõi kết quả trả lời.", "Keep this receipt to follow your question."),
+    "sent_view": ("Xem trạng thái câu hỏi", "See your question's state"),
+    "outbox_title": ("Câu hỏi gửi lại khi có kết nối", "Questions sent when the connection is back"),
+    "outbox_saved": (
+        "Chưa có kết nối: câu hỏi đã được lưu trên máy này và sẽ tự động gửi khi có kết nối lại.",
+        "No connection: your question is saved on this device and will be sent when the connection is back.",
+    ),
+    "outbox_sending": ("Đang gửi…", "Sending…"),
+    "outbox_sent": ("Đã gửi. Mã tra cứu:", "Sent. Receipt:"),
+    "outbox_failed": ("Không gửi được:", "Not sent:"),
+    "outbox_retry_in": ("Sẽ tự gửi lại sau {n} giây.", "Will be sent again in {n} seconds."),
+    "outbox_edit": ("Sửa và gửi lại", "Edit and send again"),
+    "outbox_discard": ("Bỏ câu hỏi này", "Discard"),
+    "sent_history": ("Mã tra cứu các câu hỏi bạn đã gửi", "Receipts of the questions you sent"),
+    # public list
+    "interest_marked": ("Đã quan tâm", "Marked"),
+    "interest_count": ("{n} lượt quan tâm", "{n} interested"),
+    "interest_help": ("Bấm “Quan tâm” nếu bạn cũng muốn câu hỏi này được trả lời.",
+                      "Press “Interested” if you also want this question answered."),
+    "badge_accepted": ("Đã duyệt", "Approved"),
+    "badge_routed": ("Đã chuyển sở, ngành", "Routed"),
+    "badge_prepared": ("Đã có trả lời", "Answer ready"),
+    "badge_queued": ("Sắp được trả lời", "Up next"),
+    "badge_on_air": ("Đang trả lời", "On air"),
+    "badge_answered_live": ("Đã trả lời trực tiếp", "Answered live"),
+    "badge_answered_in_writing": ("Đã trả lời bằng văn bản", "Answered in writing"),
+    # receipt page
+    "reason": ("Lý do", "Reason"),
+    "session": ("Phiên đối thoại", "Session"),
+    "your_question": ("Nội dung câu hỏi", "Your question"),
+    "what_next": ("Tiếp theo", "What happens next"),
+    "lookup_hint": ("Mã tra cứu gồm 12 ký tự, ví dụ 7K3M-Q9XA-2B4C.", "A receipt has 12 characters, e.g. 7K3M-Q9XA-2B4C."),
+    "next_received": (
+        "Ban Biên tập đang xem xét. Câu hỏi chưa hiển thị công khai cho đến khi được duyệt.",
+        "The editorial board is screening it. It is not public until it is approved.",
+    ),
+    "next_accepted": (
+        "Câu hỏi đã được duyệt và hiển thị trong danh sách câu hỏi công khai của phiên đối thoại.",
+        "Your question was approved and is shown in the session's public list.",
+    ),
+    "next_routed": (
+        "Câu hỏi đã được chuyển đến sở, ngành phụ trách để chuẩn bị nội dung trả lời.",
+        "It was sent to the responsible department, which is preparing an answer.",
+    ),
+    "next_prepared": (
+        "Cơ quan chuyên môn đã chuẩn bị nội dung trả lời; câu hỏi có thể được trả lời trong phiên đối thoại.",
+        "The department has prepared an answer; it may be answered during the session.",
+    ),
+    "next_queued": (
+        "Câu hỏi nằm trong danh sách sẽ được trả lời trực tiếp. Hãy theo dõi video của phiên.",
+        "It is in the live queue. Watch the session's video.",
+    ),
+    "next_on_air": ("Câu hỏi đang được trả lời trực tiếp. Hãy xem video của phiên.",
+                    "It is being answered live now. Watch the session's video."),
+    "next_answered_live": (
+        "Câu hỏi đã được trả lời trong phiên. Bài tổng hợp và video ghi hình được đăng trên cổng thông tin sau phiên.",
+        "It was answered during the session. The article and the recording are published on the portal afterwards.",
+    ),
+    "next_answered_in_writing": (
+        "Câu hỏi được trả lời bằng văn bản và đăng trên cổng thông tin (trong 15 ngày sau phiên).",
+        "It is answered in writing and published on the portal (within 15 days of the session).",
+    ),
+    "next_declined": ("Câu hỏi không được chọn để trả lời trong phiên. Lý do được nêu ở trên.",
+                      "It was not taken up in the session. The reason is given above."),
+    "next_forwarded": (
+        "Câu hỏi ngoài thẩm quyền của người chủ trì nên đã được chuyển đến cơ quan có thẩm quyền (trong 3 ngày) "
+        "để trả lời bạn.",
+        "It is outside the chair's remit and was forwarded to the competent agency (within 3 days), which will "
+        "answer you.",
+    ),
+    "next_merged": (
+        "Câu hỏi có cùng nội dung với câu hỏi khác nên được gộp lại; câu trả lời chung cũng là câu trả lời cho bạn.",
+        "It asks the same as another question and was merged with it; that answer answers yours too.",
+    ),
 }
+
+# Strings the viewer script (static/js/viewer.js) needs; the session page hands them over in a JSON
+# data block, so every word stays here.
+JS_KEYS = (
+    "state_announced", "state_live", "state_closed", "state_published", "anonymous", "interest",
+    "interest_marked", "interest_count", "no_public_questions", "sending", "send", "form_errors",
+    "outbox_pending", "outbox_saved", "outbox_sending", "outbox_sent", "outbox_failed", "outbox_retry_in",
+    "outbox_edit", "outbox_discard", "sent_title", "sent_keep", "sent_view", "receipt_code", "sent_history",
+    "connection_lost", "connection_back", "countdown_label", "countdown_days", "starting_soon", "live_now",
+    "intake_closed", "intake_not_open", "badge_accepted", "badge_routed", "badge_prepared", "badge_queued",
+    "badge_on_air", "badge_answered_live", "badge_answered_in_writing",
+)
 
 
 def ui(key: str, lang: str, **params: Any) -> str:
@@ -98,3 +219,8 @@ def ui(key: str, lang: str, **params: Any) -> str:
         return key
     text = pair[1 if lang == "en" else 0]
     return text.format(**params) if params else text
+
+
+def js_texts(lang: str) -> dict[str, str]:
+    """The viewer script's strings, unformatted: it fills {n}, {d}, {h}, {m} itself."""
+    return {key: UI[key][1 if lang == "en" else 0] for key in JS_KEYS}

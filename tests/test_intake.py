@@ -418,3 +418,37 @@ async def test_personal_data_never_logged(server: RunningServer, viewer_client: 
     assert "question" in logged  # the store did log the event
     for secret in ("Phạm Minh Châu", "Cầu Đất", "0987000111", "0987000"):
         assert secret not in logged
+
+
+async def _csrf_token(http: aiohttp.ClientSession, server: RunningServer, session_id: int) -> str:
+    async with http.get(f"{server.url}/s/{session_id}") as resp:
+        token = re.search(r'name="csrf" value="([^"]+)"', await resp.text())
+    assert token
+    return token.group(1)
+
+
+async def _form_post(http: aiohttp.ClientSession, server: RunningServer, session_id: int,
+                     token: str | None = None) -> tuple[int, str]:
+    form = {"kind": "person", "name": "Nguyễn Văn An", "address": "12 Lạch Tray, Ngô Quyền", "phone": "0912345678",
+            "text": "Câu hỏi gửi qua biểu mẫu không có JavaScript?", "consent": "on",
+            "csrf": token or await _csrf_token(http, server, session_id), "idempotency_key": "form-" + uuid.uuid4().hex}
+    async with http.post(f"{server.url}/s/{session_id}/questions", data=form, allow_redirects=False) as resp:
+        return resp.status, await resp.text()
+
+
+async def test_html_form_rate_limited_answers_429(start_server: Any, http: aiohttp.ClientSession) -> None:
+    server = await start_server(questions_per_ip_burst=1, questions_per_ip_per_minute=1)
+    session = await server.new_session()
+    assert (await _form_post(http, server, session.id))[0] == 303
+    status, page = await _form_post(http, server, session.id)
+    assert status == 429 and "Vui lòng thử lại sau" in page
+    assert len(await server.store.register(session.id)) == 1
+
+
+async def test_html_form_after_close_answers_409(server: RunningServer, http: aiohttp.ClientSession) -> None:
+    session = await server.new_session()
+    token = await _csrf_token(http, server, session.id)  # the page was loaded while intake was open
+    await server.store.transition_session(session.id, SessionState.CLOSED)
+    status, page = await _form_post(http, server, session.id, token)
+    assert status == 409 and "kết thúc" in page
+    assert await server.store.register(session.id) == []
