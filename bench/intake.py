@@ -13,9 +13,14 @@ bench/sio_load.py worker processes (default 2, N/2 submitters each), using a min
 Engine.IO v4 client on aiohttp websockets (see sio_load.py for why not python-socketio's client).
 
 Printed: questions/s (ok acks inside the measured window / its length), p50/p99 ack latency of those,
-errors, the server's CPU seconds in the window (from /proc/PID/stat) and the generator's, and the
-throughput ratio doithoai/echo. Goal (2-core machine): ratio >= 0.70 and doithoai p99 < 150 ms at 200
-submitters. The full result goes to bench/results/intake-<time>.json (gitignored).
+errors, the server's CPU seconds in the window (from /proc/PID/stat and /proc/PID/task, split into
+the main thread and the others) and per question, the generator's and the rest of the machine's CPU
+(the host is shared: a busy neighbour shows up there), the throughput ratio doithoai/echo, and the
+"cpu ratio" (echo CPU per question / doithoai CPU per question), which is what the throughput ratio
+converges to when the server's core is saturated and is steadier on a noisy host. Before each run the
+script waits (--wait-quiet, up to 30 s) for the machine to be idle. Goal (2-core machine): ratio >= 0.70
+and doithoai p99 < 150 ms at 200 submitters. The full result goes to bench/results/intake-<time>.json
+(gitignored).
 
 Durability check: after the load the doithoai server is killed with SIGKILL (no graceful flush; use
 --stop term for SIGTERM), then `doithoai questions export SESSION --format jsonl` must hold exactly
@@ -24,6 +29,8 @@ one line per ok ack (and, when the export has ids, every acknowledged question_i
     .venv/bin/python bench/intake.py                      # 200 submitters, 2 s warm-up + 10 s
     .venv/bin/python bench/intake.py --submitters 50,200 --repeat 3
     .venv/bin/python bench/intake.py --targets echo       # only the baseline
+    .venv/bin/python bench/intake.py --profile /tmp/prof --profile-args=--gil   # py-spy each server
+    .venv/bin/python bench/intake.py --top /tmp/prof/doithoai-200-*.txt         # summarise a profile
 """
 
 from __future__ import annotations
@@ -66,14 +73,42 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def proc_cpu_seconds(pid: int) -> float | None:
-    """utime + stime of a process (all its threads), from /proc/PID/stat."""
+def _stat_times(path: str) -> tuple[float, float] | None:
+    """(utime, stime) in seconds from a /proc/.../stat file."""
     try:
-        raw = Path(f"/proc/{pid}/stat").read_text()
+        raw = Path(path).read_text()
     except OSError:
         return None
     fields = raw[raw.rindex(")") + 2 :].split()  # after "pid (comm) "; fields[0] is the state (field 3)
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
+
+
+def proc_cpu(pid: int) -> dict[str, float] | None:
+    """CPU seconds of a process so far: user, sys, and per thread (the main thread vs the others,
+    e.g. aiosqlite's connection threads), from /proc/PID/stat and /proc/PID/task/*/stat."""
+    total = _stat_times(f"/proc/{pid}/stat")
+    if total is None:
+        return None
+    out = {"user": total[0], "sys": total[1], "main": 0.0, "threads": 0.0}
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        tids = []
+    for tid in tids:
+        t = _stat_times(f"/proc/{pid}/task/{tid}/stat")
+        if t is not None:
+            out["main" if tid == str(pid) else "threads"] += t[0] + t[1]
+    return out
+
+
+def machine_cpu() -> tuple[float, float] | None:
+    """(busy, steal) CPU seconds of the whole machine so far, from /proc/stat."""
+    try:
+        first = Path("/proc/stat").read_text().splitlines()[0].split()
+    except OSError:
+        return None
+    user, nice, system, idle, iowait, irq, softirq, steal = (int(x) for x in first[1:9])
+    return (user + nice + system + irq + softirq) / CLK_TCK, steal / CLK_TCK
 
 
 def loadavg() -> float:
@@ -286,6 +321,49 @@ def verify_durability(exe: str, server: Server, ok_ids: list[Any], lost: int) ->
     }
 
 
+# --- profiling -------------------------------------------------------------------------------
+
+
+async def start_profiler(
+    args: argparse.Namespace, server: Server, submitters: int
+) -> asyncio.subprocess.Process | None:
+    """py-spy on the server for the measured window (--profile DIR), per target, as collapsed stacks (.txt) that `python bench/intake.py --top FILE` summarises (and speedscope or
+    flamegraph.pl read)."""
+    if not args.profile:
+        return None
+    exe = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    args.profile.mkdir(parents=True, exist_ok=True)
+    stem = args.profile / f"{server.name}-{submitters}-{time.strftime('%H%M%S')}"
+    return await asyncio.create_subprocess_exec(
+        exe, "record", "--pid", str(server.proc.pid), "--duration", str(max(1, int(args.seconds))),
+        "--rate", "200", "--nonblocking", "--format", "raw", "--output", f"{stem}.txt", *args.profile_args.split(),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+def top_functions(path: Path, n: int = 40) -> None:
+    """Summarise py-spy collapsed stacks: the functions with the most samples on the stack
+    (inclusive) and on top of it (self)."""
+    inclusive: dict[str, int] = {}
+    own: dict[str, int] = {}
+    total = 0
+    for line in path.read_text(errors="replace").splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        total += count
+        frames = stack.split(";")
+        for frame in set(frames):
+            inclusive[frame] = inclusive.get(frame, 0) + count
+        own[frames[-1]] = own.get(frames[-1], 0) + count
+    print(f"{total} samples in {path}")
+    for title, table in (("inclusive", inclusive), ("self", own)):
+        print(f"--- top {n} by {title} samples")
+        for frame, count in sorted(table.items(), key=lambda kv: -kv[1])[:n]:
+            print(f"{100 * count / total:6.1f}%  {frame}")
+
+
 # --- load --------------------------------------------------------------------------------------
 
 
@@ -342,9 +420,14 @@ async def run_load(
             await p.stdin.drain()
         pid = server.proc.pid
         await asyncio.sleep(max(0.0, t0 + args.warmup - time.monotonic()))
-        cpu0 = proc_cpu_seconds(pid)
+        cpu0 = proc_cpu(pid)
+        machine0 = machine_cpu()
+        profiler = await start_profiler(args, server, submitters)
         await asyncio.sleep(max(0.0, t0 + args.warmup + args.seconds - time.monotonic()))
-        cpu1 = proc_cpu_seconds(pid)
+        cpu1 = proc_cpu(pid)
+        machine1 = machine_cpu()
+        if profiler is not None:
+            await profiler.wait()
         timeout = args.ack_timeout + 30
         await asyncio.wait_for(asyncio.gather(*(p.wait() for p in procs)), timeout=timeout)
     finally:
@@ -357,10 +440,10 @@ async def run_load(
     parts = []
     for path in result_paths:
         text = path.read_text(errors="replace")
-        line = next((ln for ln in text.splitlines() if ln.startswith("RESULT ")), None)
-        if line is None:
+        found = next((ln for ln in text.splitlines() if ln.startswith("RESULT ")), None)
+        if found is None:
             raise RuntimeError(f"a load worker gave no result: {text[-500:]}")
-        parts.append(json.loads(line[len("RESULT ") :]))
+        parts.append(json.loads(found[len("RESULT ") :]))
         path.unlink()
 
     latencies = sorted(x for p in parts for x in p["latencies_ms"])
@@ -372,7 +455,9 @@ async def run_load(
             errors[k] = errors.get(k, 0) + v
         for k, v in p["connect_errors"].items():
             connect_errors[k] = connect_errors.get(k, 0) + v
-    server_cpu = (cpu1 - cpu0) if cpu0 is not None and cpu1 is not None else None
+    cpu_detail = {k: cpu1[k] - cpu0[k] for k in cpu0} if cpu0 is not None and cpu1 is not None else {}
+    # threads that ended inside the window make "threads" slightly low; user+sys is exact
+    server_cpu = cpu_detail["user"] + cpu_detail["sys"] if cpu_detail else None
     return {
         "target": server.name,
         "submitters": submitters,
@@ -392,13 +477,34 @@ async def run_load(
         "in_flight_lost": sum(p["in_flight_lost"] for p in parts),
         "events_received": sum(p["events_received"] for p in parts),
         "server_cpu_s": server_cpu,
+        "server_cpu_detail_s": cpu_detail,
+        # all CPUs' busy and steal seconds in the window: busy minus server and generator is other load
+        "machine_busy_s": machine1[0] - machine0[0] if machine0 and machine1 else None,
+        "machine_steal_s": machine1[1] - machine0[1] if machine0 and machine1 else None,
         "generator_cpu_s": sum(p["cpu_s"] for p in parts),
         "loadavg_before": None,
         "_ok_ids": [i for p in parts for i in p["ok_ids"]],
     }
 
 
+def wait_quiet(limit_s: float, idle_cores: float = 0.3) -> float:
+    """Wait (at most limit_s) until the rest of the machine uses less than idle_cores CPUs over one
+    second; return the last such measurement (cores busy)."""
+    deadline = time.monotonic() + limit_s
+    busy = float("nan")
+    while True:
+        a = machine_cpu()
+        time.sleep(1.0)
+        b = machine_cpu()
+        if a is None or b is None:
+            return busy
+        busy = b[0] - a[0]
+        if busy < idle_cores or time.monotonic() >= deadline:
+            return busy
+
+
 def run_target(target: str, args: argparse.Namespace, submitters: int, workdir: Path) -> dict[str, Any]:
+    busy_before = wait_quiet(args.wait_quiet) if args.wait_quiet > 0 else None
     before = loadavg()
     if target == "echo":
         server = start_echo(workdir, args.echo_json)
@@ -411,6 +517,7 @@ def run_target(target: str, args: argparse.Namespace, submitters: int, workdir: 
         server.stop()
         raise
     result["loadavg_before"] = before
+    result["busy_cores_before"] = busy_before
     ok_ids = result.pop("_ok_ids")
     if target == "doithoai":
         result["stop"] = args.stop
@@ -435,19 +542,45 @@ def fmt(value: Any, spec: str = ".1f") -> str:
 def print_round(rows: list[dict[str, Any]]) -> None:
     header = (
         f"{'target':<10} {'subs':>5} {'q/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} "
-        f"{'errors':>7} {'srv cpu':>8} {'gen cpu':>8} {'ratio':>6}"
+        f"{'errors':>7} {'srv cpu':>8} {'us/q':>6} {'gen cpu':>8} {'other':>7} {'ratio':>6} {'cpu ratio':>9}"
     )
     print(header)
     print("-" * len(header))
+    legend = (
+        "  (q/s: ok acks in the window / its length; srv cpu: server CPU seconds in the window, us/q: per\n"
+        "   question; gen cpu: load generator; other: the rest of the machine; ratio: q/s vs echo;\n"
+        "   cpu ratio: echo us/q / this us/q, the ratio a saturated core would give, steadier on a noisy host)"
+    )
     echo = next((r for r in rows if r["target"] == "echo"), None)
     for r in rows:
         ratio = r["qps"] / echo["qps"] if echo and echo["qps"] and r is not echo else None
+        us_q = 1e6 * r["server_cpu_s"] / r["window_ok"] if r["server_cpu_s"] and r["window_ok"] else None
+        echo_us_q = (
+            1e6 * echo["server_cpu_s"] / echo["window_ok"]
+            if echo and echo["server_cpu_s"] and echo["window_ok"]
+            else None
+        )
+        cpu_ratio = echo_us_q / us_q if us_q and echo_us_q and r is not echo else None
+        other = (
+            max(0.0, r["machine_busy_s"] - (r["server_cpu_s"] or 0) - r["generator_cpu_s"])
+            if r.get("machine_busy_s") is not None
+            else None
+        )
         errors = sum(r["errors"].values()) + sum(r["connect_errors"].values())
         print(
             f"{r['target']:<10} {r['submitters']:>5} {r['qps']:>8.0f} {fmt(r['p50_ms']):>8} {fmt(r['p99_ms']):>8} "
-            f"{fmt(r['max_ms']):>8} {errors:>7} {fmt(r['server_cpu_s'], '.2f'):>7}s {fmt(r['generator_cpu_s'], '.2f'):>7}s "
-            f"{fmt(ratio, '.2f'):>6}"
+            f"{fmt(r['max_ms']):>8} {errors:>7} {fmt(r['server_cpu_s'], '.2f'):>7}s {fmt(us_q, '.0f'):>6} "
+            f"{fmt(r['generator_cpu_s'], '.2f'):>7}s {fmt(other, '.2f'):>6}s "
+            f"{fmt(ratio, '.2f'):>6} {fmt(cpu_ratio, '.2f'):>9}"
         )
+    print(legend)
+    for r in rows:
+        c = r.get("server_cpu_detail_s") or {}
+        if c and r["window_ok"]:
+            print(
+                f"  {r['target']} server CPU: user {c['user']:.2f} s, sys {c['sys']:.2f} s; main thread {c['main']:.2f} s, "
+                f"other threads {c['threads']:.2f} s"
+            )
     for r in rows:
         if r["errors"] or r["connect_errors"]:
             print(f"  {r['target']} errors: {r['errors']} connect: {r['connect_errors']}")
@@ -499,9 +632,23 @@ def main() -> int:
     parser.add_argument(
         "--stop", choices=["kill", "term"], default="kill", help="how to stop doithoai before export"
     )
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=30.0,
+        help="before each run, wait up to this long for an idle machine",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary data dirs and logs")
+    parser.add_argument("--profile", type=Path, help="record each server with py-spy into this directory")
+    parser.add_argument(
+        "--profile-args", default="", help="more py-spy record options, e.g. '--gil' or '--idle'"
+    )
+    parser.add_argument("--top", type=Path, help="only summarise a py-spy collapsed-stack file, then exit")
     parser.add_argument("--output", type=Path, help="result JSON (default bench/results/intake-<time>.json)")
     args = parser.parse_args()
+    if args.top:
+        top_functions(args.top)
+        return 0
 
     levels = [int(x) for x in args.submitters.split(",") if x.strip()]
     targets = [t.strip() for t in args.targets.split(",") if t.strip()]
