@@ -5,11 +5,11 @@ either committed before the close (and acknowledged) or refused after it, never 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Table, insert, select
+from sqlalchemy.engine import Connection
 
 from . import schema as s
 from .errors import NotFound, SessionClosed, SessionNotOpen, ValidationError
@@ -29,7 +29,7 @@ class Receipt:
         return {"ok": True, "receipt": self.receipt, "question_id": self.question_id}
 
 
-async def write_submissions(conn: AsyncConnection, items: list[Submission], now: datetime) -> list[Any]:
+def write_submissions(conn: Connection, items: list[Submission], now: datetime) -> list[Any]:
     session_ids = sorted({it.session_id for it in items})
     keys = sorted({it.idempotency_key for it in items})
 
@@ -40,27 +40,33 @@ async def write_submissions(conn: AsyncConnection, items: list[Submission], now:
     )
     if conn.dialect.name == "postgresql":
         state_q = state_q.with_for_update()
-    sessions = {row.id: row for row in (await conn.execute(state_q))}
+    sessions = {row.id: row for row in conn.execute(state_q)}
 
     # 2. Idempotent resends: a key already stored gets its receipt back, even after the close.
     existing = {
         (row.session_id, row.idempotency_key): Receipt(row.id, row.receipt, duplicate=True)
-        for row in await conn.execute(
+        for row in conn.execute(
             select(s.questions.c.id, s.questions.c.session_id, s.questions.c.idempotency_key, s.questions.c.receipt)
             .where(s.questions.c.session_id.in_(session_ids))
             .where(s.questions.c.idempotency_key.in_(keys))
         )
     }
 
+    # The last number in each session's register: ORDER BY … LIMIT 1 reads one index entry, where
+    # max() … GROUP BY walked every question of the session in every batch.
     numbers = {
-        row.session_id: row.top or 0
-        for row in await conn.execute(
-            select(s.questions.c.session_id, func.max(s.questions.c.number).label("top"))
-            .where(s.questions.c.session_id.in_(session_ids))
-            .group_by(s.questions.c.session_id)
-        )
+        session_id: conn.execute(
+            select(s.questions.c.number)
+            .where(s.questions.c.session_id == session_id)
+            .order_by(s.questions.c.number.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+        or 0
+        for session_id in sessions
     }
 
+    # On SQLite rows go to the driver as they are (see _insert_rows): the timestamp is converted once.
+    stamp: Any = _sqlite_datetime(now) if conn.dialect.name == "sqlite" else now
     results: list[Any] = [None] * len(items)
     to_insert: list[tuple[int, Submission, dict[str, Any]]] = []
     in_batch: dict[tuple[int, str], int] = {}  # the same key twice in one batch: answered by the first
@@ -104,46 +110,78 @@ async def write_submissions(conn: AsyncConnection, items: list[Submission], now:
                     "state": QuestionState.RECEIVED.value,
                     "asker_kind": item.asker.kind.value,
                     "public_name": item.asker.public_name,
-                    "received_at": now,
+                    "received_at": stamp,
                     "interest_count": 0,
                     "version": 1,
-                    "updated_at": now,
+                    "updated_at": stamp,
                 },
             )
         )
 
     if to_insert:
-        rows = [row for _, _, row in to_insert]
-        inserted = await conn.execute(
-            insert(s.questions).returning(s.questions.c.id, sort_by_parameter_order=True), rows
-        )
-        ids = [r.id for r in inserted]
-        await conn.execute(
-            insert(s.askers),
-            [
-                {
-                    "question_id": qid,
-                    "kind": item.asker.kind.value,
-                    "name": item.asker.name,
-                    "address": item.asker.address,
-                    "phone": item.asker.phone,
-                    "name_shown": item.asker.name_shown.value,
-                }
-                for qid, (_, item, _) in zip(ids, to_insert, strict=True)
-            ],
-        )
-        await conn.execute(
-            insert(s.consent_records),
-            [
-                {"question_id": qid, "consent_version": item.consent_version, "accepted_at": now, "channel": item.channel}
-                for qid, (_, item, _) in zip(ids, to_insert, strict=True)
-            ],
-        )
-        for qid, (index, _, row) in zip(ids, to_insert, strict=True):
+        ids = _insert_questions(conn, [row for _, _, row in to_insert])
+        askers, consents = [], []
+        for index, item, row in to_insert:
+            qid = ids[(row["session_id"], row["number"])]
             results[index] = Receipt(qid, row["receipt"])
+            askers.append((qid, item.asker.kind.value, item.asker.name, item.asker.address, item.asker.phone,
+                           item.asker.name_shown.value))
+            consents.append((qid, item.consent_version, stamp, item.channel))
+        _insert_rows(conn, s.askers, askers)
+        _insert_rows(conn, s.consent_records, consents)
 
     for index, result in enumerate(results):
         if isinstance(result, int):  # the second of two identical keys in one batch
             first = results[result]
             results[index] = Receipt(first.question_id, first.receipt, duplicate=True)
     return results
+
+
+def _insert_questions(conn: Connection, rows: list[dict[str, Any]]) -> dict[tuple[int, int], int]:
+    """Insert and return {(session_id, number): id}; (session_id, number) is unique."""
+    if conn.dialect.name != "sqlite":
+        # One multi-row INSERT … RETURNING. Rows come back in no promised order (asking for
+        # parameter order makes SQLAlchemy fall back to a statement per row), hence the mapping.
+        inserted = conn.execute(
+            insert(s.questions).returning(s.questions.c.id, s.questions.c.session_id, s.questions.c.number), rows
+        )
+        return {(r.session_id, r.number): r.id for r in inserted}
+    columns = list(rows[0])
+    _insert_rows(conn, s.questions, [tuple(row[c] for c in columns) for row in rows], columns)
+    ids: dict[tuple[int, int], int] = {}
+    for session_id in {row["session_id"] for row in rows}:
+        lowest = min(row["number"] for row in rows if row["session_id"] == session_id)
+        for r in conn.execute(
+            select(s.questions.c.id, s.questions.c.number)
+            .where(s.questions.c.session_id == session_id)
+            .where(s.questions.c.number >= lowest)
+        ):
+            ids[(session_id, r.number)] = r.id
+    return ids
+
+
+# Rows per multi-row INSERT on SQLite: 512 × 14 columns stays far below SQLite's 32,766 variables.
+SQLITE_ROWS_PER_INSERT = 512
+
+
+def _insert_rows(conn: Connection, table: Table, rows: list[tuple[Any, ...]], columns: list[str] | None = None) -> None:
+    """Many rows, given as tuples in `columns` order (default: the table's).
+
+    On SQLite they go to the driver as one multi-row INSERT … VALUES (…), (…): SQLAlchemy's per-row
+    parameter processing cost more than the database work itself, and the driver's executemany
+    gives up and retakes the GIL for every row, each time waiting for the busy event loop to let
+    go of it (bench/intake.py). Values must already be in their stored form (_sqlite_datetime)."""
+    columns = columns or [c.name for c in table.columns]
+    if conn.dialect.name != "sqlite":
+        conn.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
+        return
+    one_row = "(" + ", ".join("?" for _ in columns) + ")"
+    head = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES "
+    for start in range(0, len(rows), SQLITE_ROWS_PER_INSERT):
+        chunk = rows[start : start + SQLITE_ROWS_PER_INSERT]
+        conn.exec_driver_sql(head + ", ".join([one_row] * len(chunk)), tuple(v for row in chunk for v in row))
+
+
+def _sqlite_datetime(value: datetime) -> str:
+    """A timestamp exactly as SQLAlchemy stores a UTCDateTime on SQLite (naive UTC, microseconds)."""
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Connection
 
 from . import schema as s
 from .errors import NotFound
@@ -29,11 +29,11 @@ class InterestCount:
     counted: bool  # False when this viewer had already marked it
 
 
-async def write_interests(conn: AsyncConnection, items: list[InterestMark], now: datetime) -> list[Any]:
+def write_interests(conn: Connection, items: list[InterestMark], now: datetime) -> list[Any]:
     ids = sorted({m.question_id for m in items})
     rows = {
         r.id: r
-        for r in await conn.execute(
+        for r in conn.execute(
             select(s.questions.c.id, s.questions.c.session_id, s.questions.c.state).where(s.questions.c.id.in_(ids))
         )
     }
@@ -42,7 +42,7 @@ async def write_interests(conn: AsyncConnection, items: list[InterestMark], now:
     if valid:
         already = {
             (r.question_id, r.viewer_key)
-            for r in await conn.execute(
+            for r in conn.execute(
                 select(s.interests.c.question_id, s.interests.c.viewer_key).where(
                     s.interests.c.question_id.in_({m.question_id for m in valid})
                 )
@@ -51,7 +51,7 @@ async def write_interests(conn: AsyncConnection, items: list[InterestMark], now:
         new = list(dict.fromkeys((m.question_id, m.viewer_key) for m in valid if (m.question_id, m.viewer_key) not in already))
         if new:
             dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-            await conn.execute(
+            conn.execute(
                 dialect_insert(s.interests).on_conflict_do_nothing(),
                 [{"question_id": q, "viewer_key": v, "created_at": now} for q, v in new],
             )
@@ -59,12 +59,12 @@ async def write_interests(conn: AsyncConnection, items: list[InterestMark], now:
         counted = (
             select(func.count()).select_from(s.interests).where(s.interests.c.question_id == s.questions.c.id)
         ).scalar_subquery()
-        await conn.execute(
+        conn.execute(
             update(s.questions).where(s.questions.c.id.in_(touched)).values(interest_count=counted)
         )
     counts = {
         r.id: r.interest_count
-        for r in await conn.execute(
+        for r in conn.execute(
             select(s.questions.c.id, s.questions.c.interest_count).where(s.questions.c.id.in_(ids))
         )
     }

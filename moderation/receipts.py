@@ -14,7 +14,8 @@ _SHAPE = re.compile(rf"^[{ALPHABET}]{{{GROUPS * GROUP_LEN}}}$")
 
 
 def new_receipt() -> str:
-    symbols = "".join(secrets.choice(ALPHABET) for _ in range(GROUPS * GROUP_LEN))
+    bits = secrets.randbits(5 * GROUPS * GROUP_LEN)  # one call to the OS's CSPRNG, not one per symbol
+    symbols = "".join(ALPHABET[(bits >> (5 * i)) & 31] for i in range(GROUPS * GROUP_LEN))
     return "-".join(symbols[i : i + GROUP_LEN] for i in range(0, len(symbols), GROUP_LEN))
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import argon2
-from sqlalchemy import event, insert, select, update
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy import Engine, create_engine, event, insert, select, update
+from sqlalchemy.engine import Connection, Row, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from . import schema as s
@@ -51,18 +51,32 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def _begin_with(engine: Engine, statement: str) -> None:
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        conn.exec_driver_sql(statement)
+
+
 def _make_engine(url: str, *, writer: bool) -> AsyncEngine:
     if url.startswith("sqlite"):
         engine = create_async_engine(url, pool_size=1 if writer else 4, max_overflow=0 if writer else 4)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        begin = "BEGIN IMMEDIATE" if writer else "BEGIN"
-
-        @event.listens_for(engine.sync_engine, "begin")
-        def _begin(conn: Connection) -> None:
-            conn.exec_driver_sql(begin)
-
+        _begin_with(engine.sync_engine, "BEGIN IMMEDIATE" if writer else "BEGIN")
         return engine
     return create_async_engine(url, pool_size=2 if writer else 8, pool_pre_ping=True)
+
+
+def _make_batch_engine(url: str) -> Engine | None:
+    """SQLite: the pysqlite engine the batch writer uses from its own thread (moderation/writer.py)."""
+    if not url.startswith("sqlite"):
+        return None
+    sync_url = make_url(url).set(drivername="sqlite")
+    # check_same_thread=False only so that dispose() may close it from the event loop's thread;
+    # every statement runs on the writer's single thread.
+    engine = create_engine(sync_url, pool_size=1, max_overflow=0, connect_args={"check_same_thread": False})
+    event.listen(engine, "connect", _sqlite_pragmas)
+    _begin_with(engine, "BEGIN IMMEDIATE")
+    return engine
 
 
 @dataclass
@@ -146,7 +160,7 @@ class Store:
         self.url = url
         self.write_engine = _make_engine(url, writer=True)
         self.read_engine = _make_engine(url, writer=False)
-        self.writer = BatchWriter(self.write_engine)
+        self.writer = BatchWriter(self.write_engine, _make_batch_engine(url))
 
     @classmethod
     async def open(cls, url: str, *, migrate: bool = True) -> Store:

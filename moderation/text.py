@@ -19,17 +19,25 @@ def _keep(ch: str, newlines: bool) -> bool:
     return unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co")
 
 
+def _already_clean(value: str) -> bool:
+    # The common case, checked in C: printable (no Cc/Cf/Cs/Co/Cn, no separators but the ASCII
+    # space) and already NFC. Only other text pays for the character-by-character pass.
+    return value.isprintable() and unicodedata.is_normalized("NFC", value)
+
+
 def clean_line(value: str) -> str:
     """One-line fields (names, addresses): NFC, controls removed, runs of spaces folded."""
-    value = unicodedata.normalize("NFC", value.replace("\r\n", " ").replace("\n", " "))
-    value = "".join(ch for ch in value if _keep(ch, newlines=False))
+    if not _already_clean(value):
+        value = unicodedata.normalize("NFC", value.replace("\r\n", " ").replace("\n", " "))
+        value = "".join(ch for ch in value if _keep(ch, newlines=False))
     return _SPACES.sub(" ", value).strip()
 
 
 def clean_text(value: str) -> str:
     """Multi-line text (the question): NFC, controls removed, at most one blank line in a row."""
-    value = unicodedata.normalize("NFC", value.replace("\r\n", "\n").replace("\r", "\n"))
-    value = "".join(ch for ch in value if _keep(ch, newlines=True))
+    if not _already_clean(value.replace("\n", "")):
+        value = unicodedata.normalize("NFC", value.replace("\r\n", "\n").replace("\r", "\n"))
+        value = "".join(ch for ch in value if _keep(ch, newlines=True))
     lines = [_SPACES.sub(" ", line).strip() for line in value.split("\n")]
     return _MANY_NEWLINES.sub("\n\n", "\n".join(lines)).strip()
 

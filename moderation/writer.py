@@ -3,18 +3,26 @@
 Every write that is acknowledged to a user goes through here. Items that arrive while a transaction
 is in flight wait in the queue and are written together in the next one, so one fsync covers many
 questions: durable intake at close to the rate of a bare acknowledgement. A future resolves only
-after COMMIT returned, so whoever awaits it can safely acknowledge and announce (commit, then emit)."""
+after COMMIT returned, so whoever awaits it can safely acknowledge and announce (commit, then emit).
+
+Batch handlers are plain (synchronous) SQLAlchemy Core code. On SQLite a whole batch runs in one
+dedicated thread on a pysqlite connection: one hop off the event loop per batch, not one per
+statement as through aiosqlite, which measured four times cheaper per question. On PostgreSQL the
+same handler runs through the asyncpg connection with `run_sync`."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import Engine
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .errors import DomainError
 
@@ -23,7 +31,7 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 512
 # A batch handler writes its items inside the open transaction and returns one result per item:
 # a value, or a DomainError for that item alone (the others still commit).
-BatchHandler = Callable[[AsyncConnection, list[Any], datetime], Awaitable[list[Any]]]
+BatchHandler = Callable[[Connection, list[Any], datetime], list[Any]]
 
 
 @dataclass
@@ -37,9 +45,23 @@ class WriterClosed(RuntimeError):
     pass
 
 
+def _run_batch(conn: Connection, groups: dict[BatchHandler, list[_Pending]]) -> list[tuple[_Pending, Any]]:
+    # Taken under the write lock (BEGIN IMMEDIATE / row locks), so received_at orders with a close
+    # made from elsewhere.
+    now = datetime.now(UTC)
+    outcomes: list[tuple[_Pending, Any]] = []
+    for handler, group in groups.items():
+        results = handler(conn, [p.item for p in group], now)
+        outcomes.extend(zip(group, results, strict=True))
+    return outcomes
+
+
 class BatchWriter:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, sync_engine: Engine | None = None) -> None:
+        """`sync_engine`: SQLite only, a pysqlite engine on the same file (see the module doc)."""
         self._engine = engine
+        self._sync_engine = sync_engine
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer") if sync_engine else None
         self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._closed = False
@@ -67,6 +89,10 @@ class BatchWriter:
         self._queue.put_nowait(None)
         if self._task:
             await self._task
+        if self._thread:
+            self._thread.shutdown(wait=True)
+        if self._sync_engine:
+            self._sync_engine.dispose()
 
     async def _run(self) -> None:
         stopping = False
@@ -83,18 +109,22 @@ class BatchWriter:
                 batch.append(nxt)
             await self._write_batch(batch)
 
+    def _transaction_in_thread(self, groups: dict[BatchHandler, list[_Pending]]) -> list[tuple[_Pending, Any]]:
+        assert self._sync_engine is not None
+        with self._sync_engine.begin() as conn:
+            return _run_batch(conn, groups)
+
     async def _write_batch(self, batch: list[_Pending]) -> None:
         groups: dict[BatchHandler, list[_Pending]] = {}
         for pending in batch:
             groups.setdefault(pending.handler, []).append(pending)
-        outcomes: list[tuple[_Pending, Any]] = []
         try:
-            async with self._engine.begin() as conn:
-                # taken under the write lock, so received_at orders with a close from elsewhere
-                now = datetime.now(UTC)
-                for handler, group in groups.items():
-                    results = await handler(conn, [p.item for p in group], now)
-                    outcomes.extend(zip(group, results, strict=True))
+            if self._thread:
+                loop = asyncio.get_running_loop()
+                outcomes = await loop.run_in_executor(self._thread, self._transaction_in_thread, groups)
+            else:
+                async with self._engine.begin() as conn:
+                    outcomes = await conn.run_sync(_run_batch, groups)
         except Exception as exc:  # the whole transaction rolled back: nothing of it was stored
             log.exception("write batch of %d items failed", len(batch))
             for pending in batch:

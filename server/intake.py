@@ -10,7 +10,7 @@ from moderation.errors import DomainError, RateLimited, SessionClosed, SessionNo
 from moderation.intake import Receipt
 from moderation.sessions import SessionState
 from moderation.store import Store
-from moderation.submission import check_size, parse_session_id, parse_submission
+from moderation.submission import parse_session_id, parse_submission
 from moderation.writer import WriterClosed
 
 from .config import Settings
@@ -45,12 +45,11 @@ class Intake:
             # Logged without the payload: it holds personal data.
             log.exception("intake failed (channel=%s)", channel)
             return internal_error_body(lang)
-        log.info("question %s stored (receipt %s, channel %s, resend=%s)", receipt.question_id, receipt.receipt,
+        log.debug("question %s stored (receipt %s, channel %s, resend=%s)", receipt.question_id, receipt.receipt,
                  channel, receipt.duplicate)
         return receipt.ack()
 
     async def _submit(self, payload: Any, channel: str, client_ip: str, connection: str | None) -> Receipt:
-        check_size(payload)
         for limiter, key in ((self.per_ip, client_ip), (self.per_connection, connection)):
             if key is not None:
                 wait = limiter.take(key)
