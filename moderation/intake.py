@@ -44,9 +44,10 @@ def write_submissions(conn: Connection, items: list[Submission], now: datetime) 
 
     # 2. Idempotent resends: a key already stored gets its receipt back, even after the close.
     existing = {
-        (row.session_id, row.idempotency_key): Receipt(row.id, row.receipt, duplicate=True)
+        (row.session_id, row.idempotency_key): (Receipt(row.id, row.receipt, duplicate=True), row.content_hash)
         for row in conn.execute(
-            select(s.questions.c.id, s.questions.c.session_id, s.questions.c.idempotency_key, s.questions.c.receipt)
+            select(s.questions.c.id, s.questions.c.session_id, s.questions.c.idempotency_key, s.questions.c.receipt,
+                   s.questions.c.content_hash)
             .where(s.questions.c.session_id.in_(session_ids))
             .where(s.questions.c.idempotency_key.in_(keys))
         )
@@ -69,14 +70,17 @@ def write_submissions(conn: Connection, items: list[Submission], now: datetime) 
     stamp: Any = _sqlite_datetime(now) if conn.dialect.name == "sqlite" else now
     results: list[Any] = [None] * len(items)
     to_insert: list[tuple[int, Submission, dict[str, Any]]] = []
-    in_batch: dict[tuple[int, str], int] = {}  # the same key twice in one batch: answered by the first
+    in_batch: dict[tuple[int, str], tuple[int, str]] = {}  # the same key twice in one batch: the first wins
     for index, item in enumerate(items):
         key = (item.session_id, item.idempotency_key)
-        if key in existing:
-            results[index] = existing[key]
-            continue
-        if key in in_batch:
-            results[index] = in_batch[key]  # an index, resolved after the insert
+        content = item.content_hash
+        earlier = existing.get(key) or in_batch.get(key)
+        if earlier is not None:
+            first, first_content = earlier
+            # A resend gets its receipt back; a reused key with other content must not: it would
+            # drop this question and show someone else's receipt.
+            results[index] = first if first_content == content else ValidationError(
+                "reused_idempotency_key", field="idempotency_key")
             continue
         session = sessions.get(item.session_id)
         if session is None:
@@ -94,7 +98,7 @@ def write_submissions(conn: Connection, items: list[Submission], now: datetime) 
             results[index] = ValidationError("bad_field", field="field")
             continue
         numbers[item.session_id] = numbers.get(item.session_id, 0) + 1
-        in_batch[key] = index
+        in_batch[key] = (index, content)
         to_insert.append(
             (
                 index,
@@ -104,6 +108,7 @@ def write_submissions(conn: Connection, items: list[Submission], now: datetime) 
                     "number": numbers[item.session_id],
                     "receipt": new_receipt(),
                     "idempotency_key": item.idempotency_key,
+                    "content_hash": content,
                     "channel": item.channel,
                     "field": item.field,
                     "text": item.text,

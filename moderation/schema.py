@@ -77,6 +77,9 @@ questions = Table(
     Column("number", Integer, nullable=False),  # số thứ tự in the session's register
     Column("receipt", String(20), nullable=False, unique=True),
     Column("idempotency_key", String(80), nullable=False),
+    # sha256 of what was sent with the key: a key that comes back with other content is refused,
+    # not answered with someone else's receipt.
+    Column("content_hash", String(64), nullable=False),
     Column("channel", String(20), nullable=False),
     Column("field", String(200)),
     Column("text", Text, nullable=False),

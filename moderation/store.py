@@ -26,12 +26,13 @@ from .interest import InterestCount, InterestMark, write_interests
 from .questions import PUBLIC_STATES, DeclineReason, QuestionState, check_action
 from .receipts import normalize_receipt
 from .sessions import Session, SessionDraft, SessionState, check_transition
-from .submission import Submission
+from .submission import IDEMPOTENCY_KEY, MAX_ID, Submission
 from .writer import BatchWriter
 
 log = logging.getLogger(__name__)
 # aiosqlite logs every statement with its parameters at DEBUG: askers' names and phones. Personal
-# data stays out of application logs whatever level an operator chooses.
+# data stays out of application logs whatever level an operator chooses (and every engine below is
+# made with hide_parameters=True, so a database error's message carries no parameters either).
 logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 ROLES = ("admin", "editor", "head", "chair", "responder")
@@ -59,11 +60,12 @@ def _begin_with(engine: Engine, statement: str) -> None:
 
 def _make_engine(url: str, *, writer: bool) -> AsyncEngine:
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, pool_size=1 if writer else 4, max_overflow=0 if writer else 4)
+        engine = create_async_engine(url, pool_size=1 if writer else 4, max_overflow=0 if writer else 4,
+                                     hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         _begin_with(engine.sync_engine, "BEGIN IMMEDIATE" if writer else "BEGIN")
         return engine
-    return create_async_engine(url, pool_size=2 if writer else 8, pool_pre_ping=True)
+    return create_async_engine(url, pool_size=2 if writer else 8, pool_pre_ping=True, hide_parameters=True)
 
 
 def _make_batch_engine(url: str) -> Engine | None:
@@ -73,7 +75,8 @@ def _make_batch_engine(url: str) -> Engine | None:
     sync_url = make_url(url).set(drivername="sqlite")
     # check_same_thread=False only so that dispose() may close it from the event loop's thread;
     # every statement runs on the writer's single thread.
-    engine = create_engine(sync_url, pool_size=1, max_overflow=0, connect_args={"check_same_thread": False})
+    engine = create_engine(sync_url, pool_size=1, max_overflow=0, connect_args={"check_same_thread": False},
+                           hide_parameters=True)
     event.listen(engine, "connect", _sqlite_pragmas)
     _begin_with(engine, "BEGIN IMMEDIATE")
     return engine
@@ -263,8 +266,10 @@ class Store:
         return result
 
     async def mark_interest(self, question_id: int, viewer_key: str) -> InterestCount:
-        if not 8 <= len(viewer_key) <= 80:
+        if not IDEMPOTENCY_KEY.match(viewer_key):
             raise ValidationError("bad_viewer_key", field="viewer_key")
+        if not 0 < question_id <= MAX_ID:
+            raise NotFound("question_not_found", field="question_id")
         result: InterestCount = await self.writer.write(write_interests, InterestMark(question_id, viewer_key))
         return result
 

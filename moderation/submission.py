@@ -3,6 +3,7 @@ for the Socket.IO event, the JSON API and the HTML form alike."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ MAX_NAME = 120
 MAX_ADDRESS = 300
 MAX_TEXT = 2000
 MIN_TEXT = 10
+MAX_ID = 2**63 - 1  # ids beyond this overflow the database's integer
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_\-:.]{8,80}$")
 
 
@@ -30,6 +32,13 @@ class Submission:
     text: str
     consent_version: str
     channel: str
+
+    @property
+    def content_hash(self) -> str:
+        """Fingerprint of what the asker sent, to tell a resend from a reused key."""
+        a = self.asker
+        parts = (a.kind.value, a.name, a.address, a.phone, self.field or "", self.text)
+        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
 def _str(value: Any) -> str:
@@ -49,7 +58,7 @@ def parse_session_id(value: Any) -> int:
         session_id = int(value)
     except ValueError:
         raise ValidationError("bad_session_id", field="session_id") from None
-    if session_id <= 0:
+    if not 0 < session_id <= MAX_ID:
         raise ValidationError("bad_session_id", field="session_id")
     return session_id
 

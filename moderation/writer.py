@@ -29,6 +29,9 @@ from .errors import DomainError
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 512
+# Past this many waiting items new ones are refused with a retry time instead of queueing without
+# bound (each waits for every batch before it; a client would time out and resend anyway).
+MAX_QUEUED = 20_000
 # A batch handler writes its items inside the open transaction and returns one result per item:
 # a value, or a DomainError for that item alone (the others still commit).
 BatchHandler = Callable[[Connection, list[Any], datetime], list[Any]]
@@ -42,6 +45,10 @@ class _Pending:
 
 
 class WriterClosed(RuntimeError):
+    pass
+
+
+class WriterBusy(RuntimeError):
     pass
 
 
@@ -75,6 +82,8 @@ class BatchWriter:
         """Queue one item; return its result once committed, or raise its DomainError."""
         if self._closed:
             raise WriterClosed("the store is shutting down")
+        if self._queue.qsize() >= MAX_QUEUED:
+            raise WriterBusy("too many writes waiting")
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(_Pending(handler, item, future))
         # shield: a caller that goes away (a dropped connection) must not cancel the write of an
@@ -114,22 +123,31 @@ class BatchWriter:
         with self._sync_engine.begin() as conn:
             return _run_batch(conn, groups)
 
-    async def _write_batch(self, batch: list[_Pending]) -> None:
+    async def _transaction(self, batch: list[_Pending]) -> list[tuple[_Pending, Any]]:
         groups: dict[BatchHandler, list[_Pending]] = {}
         for pending in batch:
             groups.setdefault(pending.handler, []).append(pending)
+        if self._thread:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._thread, self._transaction_in_thread, groups)
+        async with self._engine.begin() as conn:
+            return await conn.run_sync(_run_batch, groups)
+
+    async def _write_batch(self, batch: list[_Pending]) -> None:
         try:
-            if self._thread:
-                loop = asyncio.get_running_loop()
-                outcomes = await loop.run_in_executor(self._thread, self._transaction_in_thread, groups)
-            else:
-                async with self._engine.begin() as conn:
-                    outcomes = await conn.run_sync(_run_batch, groups)
+            outcomes = await self._transaction(batch)
         except Exception as exc:  # the whole transaction rolled back: nothing of it was stored
-            log.exception("write batch of %d items failed", len(batch))
-            for pending in batch:
-                if not pending.future.done():
-                    pending.future.set_exception(exc)
+            if len(batch) > 1:
+                # One bad item must not cost everyone else their question: write each on its own,
+                # so only the item that fails fails.
+                log.warning("write batch of %d items failed (%s); writing them one by one",
+                            len(batch), type(exc).__name__)
+                for pending in batch:
+                    await self._write_batch([pending])
+                return
+            log.error("write failed: %s", type(exc).__name__)  # the message may hold personal data
+            if not batch[0].future.done():
+                batch[0].future.set_exception(exc)
             return
         self.batches += 1
         self.items += len(batch)

@@ -10,10 +10,10 @@ from aiohttp import web
 from moderation.consent import Channel
 from moderation.errors import DomainError, NotFound, TooLarge, ValidationError
 from moderation.sessions import Session, SessionState
-from moderation.submission import MAX_PAYLOAD_BYTES
+from moderation.submission import MAX_ID, MAX_PAYLOAD_BYTES
 
 from .errors import HTTP_STATUS, error_body
-from .i18n import lang_of
+from .i18n import lang_of, message
 from .keys import intake_key, settings_key, store_key, watch_key
 from .security import client_ip, origin_allowed
 
@@ -30,11 +30,34 @@ def _accept_language(request: web.Request) -> str | None:
 
 
 def json_response(body: Any, status: int = 200) -> web.Response:
-    return web.json_response(body, status=status, dumps=lambda o: json.dumps(o, ensure_ascii=False))
+    response = web.json_response(body, status=status, dumps=lambda o: json.dumps(o, ensure_ascii=False))
+    retry_after = body.get("error", {}).get("retry_after") if isinstance(body, dict) else None
+    if retry_after:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def error_response(err: DomainError, request: web.Request) -> web.Response:
     return json_response(error_body(err, request_lang(request)), status=HTTP_STATUS.get(err.code, 400))
+
+
+@web.middleware
+async def cors(request: web.Request, handler: Any) -> web.StreamResponse:
+    """The portal's pages (an origin in `allowed_origins`) may call the API from the browser."""
+    origin = request.headers.get("Origin")
+    allowed = origin is not None and request.path.startswith("/api/") and (
+        origin in request.app[settings_key].allowed_origins)
+    if allowed and request.method == "OPTIONS":
+        response: web.StreamResponse = web.Response(status=204)
+        response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+        response.headers["Access-Control-Allow-Headers"] = "Content-Type"
+        response.headers["Access-Control-Max-Age"] = "600"
+    else:
+        response = await handler(request)
+    if allowed:
+        response.headers["Access-Control-Allow-Origin"] = origin or ""
+        response.headers["Vary"] = "Origin"
+    return response
 
 
 @web.middleware
@@ -59,15 +82,19 @@ async def read_json(request: web.Request) -> Any:
         raise TooLarge("too_large", limit=MAX_PAYLOAD_BYTES)
     try:
         return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):  # RecursionError: [[[[… nesting
         raise ValidationError("bad_json", field=None) from None
 
 
-def _int(request: web.Request, name: str) -> int:
+def path_id(request: web.Request, name: str) -> int:
+    """An id from the path; NotFound unless it is one the database could hold."""
     try:
-        return int(request.match_info[name])
+        value = int(request.match_info[name])
     except ValueError:
-        raise NotFound("session_not_found" if name == "session_id" else "question_not_found", field=name) from None
+        value = 0
+    if not 0 < value <= MAX_ID:
+        raise NotFound("session_not_found" if name == "session_id" else "question_not_found", field=name)
+    return value
 
 
 @routes.get("/healthz")
@@ -86,7 +113,7 @@ async def list_sessions(request: web.Request) -> web.Response:
 
 
 async def _public_session(request: web.Request) -> Session:
-    session = await request.app[watch_key].get(_int(request, "session_id"))
+    session = await request.app[watch_key].get(path_id(request, "session_id"))
     if session.state is SessionState.DRAFT:  # drafts are not public anywhere
         raise NotFound("session_not_found", field="session_id")
     return session
@@ -109,13 +136,13 @@ async def submit_question(request: web.Request) -> web.Response:
     settings = request.app[settings_key]
     trusted = settings.trusted_networks()
     if not origin_allowed(request, settings.allowed_origins, trusted):
-        return json_response(
-            {"ok": False, "error": {"code": "forbidden", "message": "Origin not allowed", "field": None}}, status=403
-        )
+        message_text = message("bad_origin", request_lang(request))
+        return json_response({"ok": False, "error": {"code": "forbidden", "message": message_text, "field": None}},
+                             status=403)
     payload = await read_json(request)
     if isinstance(payload, dict):
         # The path names the session; a body that names another one is a client bug worth refusing.
-        body_id = payload.setdefault("session_id", _int(request, "session_id"))
+        body_id = payload.setdefault("session_id", path_id(request, "session_id"))
         if str(body_id) != request.match_info["session_id"]:
             raise ValidationError("bad_session_id", field="session_id")
     ack = await request.app[intake_key].submit(

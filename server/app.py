@@ -14,7 +14,7 @@ from moderation.store import Store
 from . import api
 from .config import Settings
 from .intake import Intake
-from .keys import intake_key, settings_key, sio_key, store_key, watch_key
+from .keys import intake_key, settings_key, sio_key, store_key, viewer_ids_key, watch_key
 from .pages import setup_pages
 from .security import origin_allowed
 from .session_watch import SessionWatch
@@ -26,7 +26,7 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 def create_app(settings: Settings) -> web.Application:
     settings.ensure_data_dir()
-    app = web.Application(middlewares=[api.domain_errors], client_max_size=1024 * 1024)
+    app = web.Application(middlewares=[api.cors, api.domain_errors], client_max_size=1024 * 1024)
     app[settings_key] = settings
     trusted = settings.trusted_networks()
 
@@ -50,7 +50,14 @@ def create_app(settings: Settings) -> web.Application:
     setup_pages(app, settings.secret_key)
     app.router.add_static("/static/", STATIC_DIR, append_version=True)
     app.cleanup_ctx.append(_store_ctx)
+    # Disconnect Socket.IO clients as shutdown begins: aiohttp would otherwise wait for their open
+    # websockets (tens of seconds) before cleanup runs. Queued writes still finish in cleanup.
+    app.on_shutdown.append(_disconnect_clients)
     return app
+
+
+async def _disconnect_clients(app: web.Application) -> None:
+    await app[sio_key].shutdown()
 
 
 async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -60,11 +67,10 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     watch = SessionWatch(store, sio, settings.session_poll_seconds)
     await watch.start()
     intake = Intake(settings, store, watch)
-    sio.register_namespace(ViewerNamespace(settings, intake, watch))
+    sio.register_namespace(ViewerNamespace(settings, intake, watch, app[viewer_ids_key]))
     app[store_key], app[watch_key], app[intake_key] = store, watch, intake
     log.info("store ready at %s", _safe_url(settings.database_url))
     yield
-    await sio.shutdown()
     await watch.stop()
     await store.close()  # writes what is queued first
 

@@ -31,6 +31,7 @@ class Settings:
     questions_per_connection_per_minute: int = 12
     questions_per_connection_burst: int = 6
     interest_per_connection_per_minute: int = 120
+    interest_per_ip_per_minute: int = 600
     connections_per_ip_per_minute: int = 600
     secret_key: str = ""  # signs CSRF tokens; generated and kept in data_dir when empty
     session_poll_seconds: float = 0.5

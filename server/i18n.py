@@ -51,6 +51,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "You need to consent to the processing of your personal data to send a question.",
     ),
     "bad_consent_version": ("Phiên bản điều khoản đồng ý không hợp lệ.", "Unknown consent text version."),
+    "reused_idempotency_key": (
+        "Mã gửi này đã được dùng cho một câu hỏi khác. Vui lòng tải lại trang và gửi lại.",
+        "This idempotency_key was already used for a different question. Reload the page and send again.",
+    ),
+    "bad_question_id": ("Mã câu hỏi không hợp lệ.", "The question id is not valid."),
+    "busy": ("Máy chủ đang bận, vui lòng gửi lại sau {retry_after} giây.",
+             "The server is busy; please send again in {retry_after} seconds."),
     "bad_viewer_key": ("Mã người xem không hợp lệ.", "The viewer key is not valid."),
     "bad_decline_reason": ("Lý do từ chối không hợp lệ.", "Unknown decline reason."),
     "stale_version": ("Câu hỏi đã được người khác thay đổi.", "The question was changed by someone else."),

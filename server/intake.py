@@ -11,7 +11,7 @@ from moderation.intake import Receipt
 from moderation.sessions import SessionState
 from moderation.store import Store
 from moderation.submission import parse_session_id, parse_submission
-from moderation.writer import WriterClosed
+from moderation.writer import WriterBusy, WriterClosed
 
 from .config import Settings
 from .errors import error_body, internal_error_body
@@ -41,6 +41,8 @@ class Intake:
             return error_body(err, lang)
         except WriterClosed:
             return internal_error_body(lang, "shutting_down")
+        except WriterBusy:
+            return error_body(RateLimited("busy", retry_after=2), lang)
         except Exception:
             # Logged without the payload: it holds personal data.
             log.exception("intake failed (channel=%s)", channel)

@@ -11,6 +11,7 @@ from aiohttp import web
 from moderation.store import Store
 
 from .config import Settings
+from .security import ViewerIds
 
 if TYPE_CHECKING:
     from .intake import Intake
@@ -20,5 +21,6 @@ settings_key = web.AppKey("settings", Settings)
 store_key = web.AppKey("store", Store)
 sio_key = web.AppKey("sio", socketio.AsyncServer)
 jinja_key = web.AppKey("jinja", jinja2.Environment)
+viewer_ids_key = web.AppKey("viewer_ids", ViewerIds)
 intake_key: web.AppKey[Intake] = web.AppKey("intake")
 watch_key: web.AppKey[SessionWatch] = web.AppKey("session_watch")

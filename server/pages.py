@@ -15,11 +15,11 @@ from moderation.consent import CONSENT_TEXTS, CURRENT_CONSENT, Channel
 from moderation.errors import NotFound
 from moderation.sessions import Session, SessionState
 
-from .api import request_lang
+from .api import path_id, request_lang
 from .errors import HTTP_STATUS
 from .i18n import LANGS, label, message
-from .keys import intake_key, jinja_key, settings_key, store_key, watch_key
-from .security import CsrfTokens, client_ip, origin_allowed
+from .keys import intake_key, jinja_key, settings_key, store_key, viewer_ids_key, watch_key
+from .security import CsrfTokens, ViewerIds, client_ip, origin_allowed
 from .ui_text import js_texts, ui
 
 routes = web.RouteTableDef()
@@ -48,6 +48,12 @@ def render(request: web.Request, template: str, status: int = 200, **context: An
     response = web.Response(text=html, status=status, content_type="text/html")
     if new_cookie:
         CsrfTokens.set_cookie(response, new_cookie, secure=request.secure)
+    viewer_cookie = request.app[viewer_ids_key].issue(request)
+    if viewer_cookie:
+        ViewerIds.set_cookie(response, viewer_cookie, secure=request.secure)
+    # Each rendering carries a fresh form key and token: never serve one from a cache or the
+    # back-forward cache, where it would be sent again with other content.
+    response.headers["Cache-Control"] = "no-store"
     response.headers["Content-Security-Policy"] = (
         "default-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
         "connect-src 'self' ws: wss:; style-src 'self'; script-src 'self'; frame-ancestors 'self'; base-uri 'none'"
@@ -62,14 +68,15 @@ _csrf_key = web.AppKey("csrf", CsrfTokens)
 
 def setup_pages(app: web.Application, secret: str) -> None:
     app[_csrf_key] = CsrfTokens(secret)
+    app[viewer_ids_key] = ViewerIds(secret)
     app[jinja_key] = make_jinja()
     app.add_routes(routes)
 
 
 async def _public_session(request: web.Request) -> Session:
     try:
-        session = await request.app[watch_key].get(int(request.match_info["session_id"]))
-    except (ValueError, NotFound):
+        session = await request.app[watch_key].get(path_id(request, "session_id"))
+    except NotFound:
         raise web.HTTPNotFound(text="Không tìm thấy phiên đối thoại / No such session") from None
     if session.state is SessionState.DRAFT:
         raise web.HTTPNotFound(text="Không tìm thấy phiên đối thoại / No such session")
@@ -126,7 +133,9 @@ async def submit_form(request: web.Request) -> web.Response:
     csrf: CsrfTokens = request.app[_csrf_key]
     errors: dict[str, str] = {}
     status = 403
-    if not origin_allowed(request, settings.allowed_origins, trusted) or not csrf.check(request, form.get("csrf")):
+    if not origin_allowed(request, settings.allowed_origins, trusted):
+        errors["form"] = message("bad_origin", lang)
+    elif not csrf.check(request, form.get("csrf")):
         errors["form"] = message("csrf", lang)
     else:
         payload = {
@@ -141,7 +150,8 @@ async def submit_form(request: web.Request) -> web.Response:
             },
             "field": form.get("field") or None,
             "text": form.get("text", ""),
-            "consent": form.get("consent") == "on",
+            "consent": {"accepted": form.get("consent") == "on",
+                        "version": form.get("consent_version") or CURRENT_CONSENT},
         }
         ack = await request.app[intake_key].submit(
             payload, channel=Channel.FORM, client_ip=client_ip(request, trusted), connection=None, lang=lang

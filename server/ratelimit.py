@@ -28,14 +28,17 @@ class RateLimiter:
         if not self.enabled:
             return 0
         now = time.monotonic() if now is None else now
-        bucket = self._buckets.get(key)
+        bucket = self._buckets.pop(key, None)  # re-inserted below: the dict stays in use order
         if bucket is None:
             if len(self._buckets) >= self.max_keys:
-                self._prune(now)
-            bucket = self._buckets[key] = _Bucket(self.burst, now)
+                # Forget the least recently used key: O(1), where scanning every bucket on each
+                # new address let a flood of addresses stall the event loop.
+                del self._buckets[next(iter(self._buckets))]
+            bucket = _Bucket(self.burst, now)
         else:
             bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.stamp) * self.rate)
             bucket.stamp = now
+        self._buckets[key] = bucket
         if bucket.tokens >= 1.0:
             bucket.tokens -= 1.0
             return 0
@@ -43,8 +46,3 @@ class RateLimiter:
 
     def forget(self, key: str) -> None:
         self._buckets.pop(key, None)
-
-    def _prune(self, now: float) -> None:
-        # Drop buckets that have refilled completely: they carry no information.
-        full_after = self.burst / self.rate if self.rate else math.inf
-        self._buckets = {k: b for k, b in self._buckets.items() if now - b.stamp < full_after}

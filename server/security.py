@@ -14,19 +14,31 @@ from aiohttp import web
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 CSRF_COOKIE = "doithoai_csrf"
+VIEWER_COOKIE = "doithoai_viewer"
 
 
 def client_ip(request: web.BaseRequest, trusted: Sequence[IPNetwork]) -> str:
     """The peer address, or, when the peer is a trusted proxy, the rightmost X-Forwarded-For entry
-    that is not itself a trusted proxy (entries further left are the client's own claims)."""
+    that is not itself a trusted proxy (entries further left are the client's own claims).
+    IPv6 clients are keyed by their /64: one subscriber gets a whole /64 to pick addresses from."""
     peer = request.remote or ""
-    if not trusted or not _in(peer, trusted):
-        return peer
-    hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
-    for hop in reversed(hops):
-        if not _in(hop, trusted):
-            return hop
-    return hops[0] if hops else peer
+    if trusted and _in(peer, trusted):
+        hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
+        peer = next((hop for hop in reversed(hops) if not _in(hop, trusted)), hops[0] if hops else peer)
+    return _client_key(peer)
+
+
+def _client_key(address: str) -> str:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped:
+            return str(ip.ipv4_mapped)
+        if not ip.is_loopback:
+            return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
 def _in(address: str, networks: Sequence[IPNetwork]) -> bool:
@@ -79,4 +91,35 @@ class CsrfTokens:
 
     @staticmethod
     def set_cookie(response: web.StreamResponse, value: str, secure: bool) -> None:
-        response.set_cookie(CSRF_COOKIE, value, httponly=True, samesite="Strict", secure=secure, path="/")
+        # Lax, not Strict: a visitor arriving from the portal would otherwise get a new cookie and
+        # every form already open in another tab would fail. The HMAC and the Origin check remain.
+        response.set_cookie(CSRF_COOKIE, value, httponly=True, samesite="Lax", secure=secure, path="/")
+
+
+class ViewerIds:
+    """Who marks interest: an id the server issues in a signed cookie, so that "once each" cannot be
+    dodged by inventing ids. Clients without the cookie (scripts) count once per connection."""
+
+    def __init__(self, secret: str) -> None:
+        self._key = hashlib.sha256(("viewer:" + secret).encode()).digest()
+
+    def _sign(self, value: str) -> str:
+        return hmac.new(self._key, value.encode(), hashlib.sha256).hexdigest()[:32]
+
+    def verify(self, cookie: str | None) -> str | None:
+        if not cookie or cookie.count(".") != 1:
+            return None
+        value, signature = cookie.split(".")
+        return value if hmac.compare_digest(self._sign(value), signature) else None
+
+    def issue(self, request: web.Request) -> str | None:
+        """A new cookie value when the request carries no valid one, else None."""
+        if self.verify(request.cookies.get(VIEWER_COOKIE)):
+            return None
+        value = "v" + secrets.token_hex(12)
+        return f"{value}.{self._sign(value)}"
+
+    @staticmethod
+    def set_cookie(response: web.StreamResponse, value: str, secure: bool) -> None:
+        response.set_cookie(VIEWER_COOKIE, value, httponly=True, samesite="Lax", secure=secure, path="/",
+                            max_age=365 * 24 * 3600)

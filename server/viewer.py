@@ -24,7 +24,7 @@ from .errors import error_body, internal_error_body
 from .i18n import lang_of
 from .intake import Intake
 from .ratelimit import RateLimiter
-from .security import client_ip
+from .security import VIEWER_COOKIE, ViewerIds, client_ip
 from .session_watch import SessionWatch, room
 
 log = logging.getLogger(__name__)
@@ -36,14 +36,17 @@ Handler = Callable[..., Awaitable[dict[str, Any]]]
 class Viewer:
     ip: str
     lang: str
+    viewer_key: str  # who counts as one for interest marks (see security.ViewerIds)
 
 
 def acked(handler: Handler) -> Handler:
     @functools.wraps(handler)
-    async def wrapper(self: ViewerNamespace, sid: str, data: Any = None) -> dict[str, Any]:
+    async def wrapper(self: ViewerNamespace, sid: str, *args: Any) -> dict[str, Any]:
         lang = self.viewers[sid].lang if sid in self.viewers else "vi"
         try:
-            return await handler(self, sid, data)
+            if len(args) != 1:
+                raise ValidationError("not_an_object")
+            return await handler(self, sid, args[0])
         except DomainError as err:
             return error_body(err, lang)
         except Exception:
@@ -54,7 +57,7 @@ def acked(handler: Handler) -> Handler:
 
 
 class ViewerNamespace(socketio.AsyncNamespace):
-    def __init__(self, settings: Settings, intake: Intake, watch: SessionWatch) -> None:
+    def __init__(self, settings: Settings, intake: Intake, watch: SessionWatch, viewer_ids: ViewerIds) -> None:
         super().__init__("/viewer")
         self.settings = settings
         self.trusted = settings.trusted_networks()
@@ -62,20 +65,35 @@ class ViewerNamespace(socketio.AsyncNamespace):
         self.watch = watch
         self.store = intake.store
         self.viewers: dict[str, Viewer] = {}
+        self.viewer_ids = viewer_ids
         on = settings.rate_limit
         self.connects = RateLimiter(settings.connections_per_ip_per_minute, settings.connections_per_ip_per_minute,
                                     enabled=on)
         self.interest_limit = RateLimiter(settings.interest_per_connection_per_minute,
                                           settings.interest_per_connection_per_minute // 2, enabled=on)
+        # Per address too: reconnecting for a fresh per-connection id must not inflate counts.
+        self.interest_per_ip = RateLimiter(settings.interest_per_ip_per_minute,
+                                           settings.interest_per_ip_per_minute // 2, enabled=on)
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        try:
+            await self._connect(sid, environ, auth)
+        except socketio.exceptions.ConnectionRefusedError:
+            raise
+        except Exception:
+            # python-socketio would retry connect() with auth=None and tell the client nothing useful
+            log.exception("viewer connect failed")
+            raise socketio.exceptions.ConnectionRefusedError({"code": "internal"}) from None
+
+    async def _connect(self, sid: str, environ: dict[str, Any], auth: Any) -> None:
         request: web.Request = environ["aiohttp.request"]
         ip = client_ip(request, self.trusted)
         wait = self.connects.take(ip)
         if wait:
             raise socketio.exceptions.ConnectionRefusedError({"code": "rate_limited", "retry_after": wait})
         lang = auth.get("lang") if isinstance(auth, dict) else None
-        self.viewers[sid] = Viewer(ip=ip, lang=lang_of(lang or request.cookies.get("lang")))
+        viewer_key = self.viewer_ids.verify(request.cookies.get(VIEWER_COOKIE)) or f"conn-{sid}"
+        self.viewers[sid] = Viewer(ip=ip, lang=lang_of(lang or request.cookies.get("lang")), viewer_key=viewer_key)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         self.viewers.pop(sid, None)
@@ -107,15 +125,16 @@ class ViewerNamespace(socketio.AsyncNamespace):
     async def on_mark_interest(self, sid: str, data: Any) -> dict[str, Any]:
         if not isinstance(data, dict):
             raise ValidationError("not_an_object")
-        wait = self.interest_limit.take(sid)
-        if wait:
-            raise RateLimited("rate_limited", retry_after=wait)
-        question_id, viewer_key = data.get("question_id"), data.get("viewer_key")
+        viewer = self.viewers[sid]
+        for limiter, key in ((self.interest_limit, sid), (self.interest_per_ip, viewer.ip)):
+            wait = limiter.take(key)
+            if wait:
+                raise RateLimited("rate_limited", retry_after=wait)
+        question_id = data.get("question_id")
         if not isinstance(question_id, int) or isinstance(question_id, bool):
-            raise ValidationError("question_not_found", field="question_id")
-        if not isinstance(viewer_key, str):
-            raise ValidationError("bad_viewer_key", field="viewer_key")
-        result = await self.store.mark_interest(question_id, viewer_key)
+            raise ValidationError("bad_question_id", field="question_id")
+        # A `viewer_key` in the payload is ignored: the server decides who counts as one.
+        result = await self.store.mark_interest(question_id, viewer.viewer_key)
         # committed: now tell everyone in the session
         if result.counted:
             await self.emit("interest", {"question_id": result.question_id, "count": result.count},

@@ -436,7 +436,8 @@ function start(root) {
       },
       field: value("field") || null,
       text: value("text"),
-      consent: data.get("consent") === "on",
+      // the version of the consent text this page showed, recorded with the question
+      consent: { accepted: data.get("consent") === "on", version: value("consent_version") },
     };
   }
 
@@ -456,7 +457,7 @@ function start(root) {
     const asker = payload.asker || {};
     for (const control of form.elements) {
       if (control.type === "radio") control.checked = control.value === (asker.kind || "person");
-      else if (control.name === "consent") control.checked = payload.consent === true;
+      else if (control.name === "consent") control.checked = payload.consent === true || payload.consent?.accepted === true;
       else if (control.name in asker) control.value = asker[control.name] || "";
       else if (control.name === "field") control.value = payload.field || "";
       else if (control.name === "text") control.value = payload.text || "";

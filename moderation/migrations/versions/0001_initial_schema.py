@@ -57,6 +57,7 @@ def upgrade() -> None:
     sa.Column('number', sa.Integer(), nullable=False),
     sa.Column('receipt', sa.String(length=20), nullable=False),
     sa.Column('idempotency_key', sa.String(length=80), nullable=False),
+    sa.Column('content_hash', sa.String(length=64), nullable=False),
     sa.Column('channel', sa.String(length=20), nullable=False),
     sa.Column('field', sa.String(length=200), nullable=True),
     sa.Column('text', sa.Text(), nullable=False),
