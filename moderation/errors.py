@@ -21,6 +21,14 @@ class DomainError(Exception):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.reason!r}, field={self.field!r})"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Results cross from the writer process (moderation/writer_process.py) pickled.
+        return (_rebuild, (type(self), self.reason, self.field, self.params))
+
+
+def _rebuild(cls: type[DomainError], reason: str, field: str | None, params: dict[str, Any]) -> DomainError:
+    return cls(reason, field=field, **params)
+
 
 class ValidationError(DomainError):
     code = "validation"

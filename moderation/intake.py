@@ -28,6 +28,9 @@ class Receipt:
     def ack(self) -> dict[str, Any]:
         return {"ok": True, "receipt": self.receipt, "question_id": self.question_id}
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Receipt, (self.question_id, self.receipt, self.duplicate))  # compact across the pipe
+
 
 def write_submissions(conn: Connection, items: list[Submission], now: datetime) -> list[Any]:
     session_ids = sorted({it.session_id for it in items})

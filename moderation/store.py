@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import argon2
-from sqlalchemy import Engine, create_engine, event, insert, select, update
-from sqlalchemy.engine import Connection, Row, make_url
+from sqlalchemy import Engine, event, insert, select, update
+from sqlalchemy.engine import Connection, Row
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from . import schema as s
@@ -43,16 +43,31 @@ def sqlite_url(data_dir: Path) -> str:
     return f"sqlite+aiosqlite:///{(data_dir / 'doithoai.sqlite3').resolve()}"
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+def sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # isolation_level=None hands transaction control to SQLAlchemy's "begin" event below.
     dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
-    for pragma in ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=15000", "foreign_keys=ON"):
+    pragmas = (
+        "journal_mode=WAL",
+        "synchronous=FULL",  # WAL is fsynced at every commit: an acknowledged question is on disk
+        "busy_timeout=15000",
+        "foreign_keys=ON",
+        # The register's indexes are keyed by random receipts and idempotency keys, so each batch
+        # touches pages all over them: keep them in memory, and checkpoint the WAL into the database
+        # less often, so a page written by many batches is copied once (bench/intake.py).
+        "cache_size=-65536",
+        "mmap_size=268435456",
+        "wal_autocheckpoint=8000",
+        # A multi-row INSERT keeps a statement journal; on disk that was a temp file created,
+        # written page by page and unlinked in every batch.
+        "temp_store=MEMORY",
+    )
+    for pragma in pragmas:
         cur.execute(f"PRAGMA {pragma}")
     cur.close()
 
 
-def _begin_with(engine: Engine, statement: str) -> None:
+def begin_with(engine: Engine, statement: str) -> None:
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
         conn.exec_driver_sql(statement)
@@ -62,24 +77,10 @@ def _make_engine(url: str, *, writer: bool) -> AsyncEngine:
     if url.startswith("sqlite"):
         engine = create_async_engine(url, pool_size=1 if writer else 4, max_overflow=0 if writer else 4,
                                      hide_parameters=True)
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        _begin_with(engine.sync_engine, "BEGIN IMMEDIATE" if writer else "BEGIN")
+        event.listen(engine.sync_engine, "connect", sqlite_pragmas)
+        begin_with(engine.sync_engine, "BEGIN IMMEDIATE" if writer else "BEGIN")
         return engine
     return create_async_engine(url, pool_size=2 if writer else 8, pool_pre_ping=True, hide_parameters=True)
-
-
-def _make_batch_engine(url: str) -> Engine | None:
-    """SQLite: the pysqlite engine the batch writer uses from its own thread (moderation/writer.py)."""
-    if not url.startswith("sqlite"):
-        return None
-    sync_url = make_url(url).set(drivername="sqlite")
-    # check_same_thread=False only so that dispose() may close it from the event loop's thread;
-    # every statement runs on the writer's single thread.
-    engine = create_engine(sync_url, pool_size=1, max_overflow=0, connect_args={"check_same_thread": False},
-                           hide_parameters=True)
-    event.listen(engine, "connect", _sqlite_pragmas)
-    _begin_with(engine, "BEGIN IMMEDIATE")
-    return engine
 
 
 @dataclass
@@ -163,7 +164,7 @@ class Store:
         self.url = url
         self.write_engine = _make_engine(url, writer=True)
         self.read_engine = _make_engine(url, writer=False)
-        self.writer = BatchWriter(self.write_engine, _make_batch_engine(url))
+        self.writer = BatchWriter(self.write_engine, sqlite_url=url if url.startswith("sqlite") else None)
 
     @classmethod
     async def open(cls, url: str, *, migrate: bool = True) -> Store:

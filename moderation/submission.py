@@ -33,12 +33,25 @@ class Submission:
     consent_version: str
     channel: str
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Submissions cross to the writer process by the hundred per batch: plain strings pickle
+        # in C, dataclasses and enums through Python (moderation/writer_process.py).
+        a = self.asker
+        return (_rebuild, (self.session_id, self.idempotency_key, a.kind.value, a.name, a.address, a.phone,
+                           a.name_shown.value, self.field, self.text, self.consent_version, self.channel))
+
     @property
     def content_hash(self) -> str:
         """Fingerprint of what the asker sent, to tell a resend from a reused key."""
         a = self.asker
         parts = (a.kind.value, a.name, a.address, a.phone, self.field or "", self.text)
         return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def _rebuild(session_id: int, key: str, kind: str, name: str, address: str, phone: str, name_shown: str,
+             field: str | None, text: str, consent_version: str, channel: str) -> Submission:
+    asker = Asker(AskerKind(kind), name, address, phone, NameShown(name_shown))
+    return Submission(session_id, key, asker, field, text, consent_version, channel)
 
 
 def _str(value: Any) -> str:

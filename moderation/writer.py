@@ -5,26 +5,24 @@ is in flight wait in the queue and are written together in the next one, so one 
 questions: durable intake at close to the rate of a bare acknowledgement. A future resolves only
 after COMMIT returned, so whoever awaits it can safely acknowledge and announce (commit, then emit).
 
-Batch handlers are plain (synchronous) SQLAlchemy Core code. On SQLite a whole batch runs in one
-dedicated thread on a pysqlite connection: one hop off the event loop per batch, not one per
-statement as through aiosqlite, which measured four times cheaper per question. On PostgreSQL the
-same handler runs through the asyncpg connection with `run_sync`."""
+Batch handlers are plain (synchronous) SQLAlchemy Core code. On SQLite they run in the writer
+process (moderation/writer_process.py), in parallel with the event loop; on PostgreSQL they run
+through the asyncpg connection with `run_sync`, the database server doing the work."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .errors import DomainError
+from .writer_process import Groups, WriterProcess, run_groups
 
 log = logging.getLogger(__name__)
 
@@ -52,23 +50,14 @@ class WriterBusy(RuntimeError):
     pass
 
 
-def _run_batch(conn: Connection, groups: dict[BatchHandler, list[_Pending]]) -> list[tuple[_Pending, Any]]:
-    # Taken under the write lock (BEGIN IMMEDIATE / row locks), so received_at orders with a close
-    # made from elsewhere.
-    now = datetime.now(UTC)
-    outcomes: list[tuple[_Pending, Any]] = []
-    for handler, group in groups.items():
-        results = handler(conn, [p.item for p in group], now)
-        outcomes.extend(zip(group, results, strict=True))
-    return outcomes
+class WriteFailed(RuntimeError):
+    """The transaction rolled back (or the writer process died): nothing of the batch was stored."""
 
 
 class BatchWriter:
-    def __init__(self, engine: AsyncEngine, sync_engine: Engine | None = None) -> None:
-        """`sync_engine`: SQLite only, a pysqlite engine on the same file (see the module doc)."""
+    def __init__(self, engine: AsyncEngine, *, sqlite_url: str | None = None) -> None:
         self._engine = engine
-        self._sync_engine = sync_engine
-        self._thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer") if sync_engine else None
+        self._process = WriterProcess(sqlite_url) if sqlite_url else None
         self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._closed = False
@@ -76,6 +65,8 @@ class BatchWriter:
         self.items = 0
 
     def start(self) -> None:
+        if self._process:
+            self._process.start()
         self._task = asyncio.create_task(self._run(), name="batch-writer")
 
     async def write(self, handler: BatchHandler, item: Any) -> Any:
@@ -98,10 +89,8 @@ class BatchWriter:
         self._queue.put_nowait(None)
         if self._task:
             await self._task
-        if self._thread:
-            self._thread.shutdown(wait=True)
-        if self._sync_engine:
-            self._sync_engine.dispose()
+        if self._process:
+            await asyncio.get_running_loop().run_in_executor(None, self._process.stop)
 
     async def _run(self) -> None:
         stopping = False
@@ -118,30 +107,53 @@ class BatchWriter:
                 batch.append(nxt)
             await self._write_batch(batch)
 
-    def _transaction_in_thread(self, groups: dict[BatchHandler, list[_Pending]]) -> list[tuple[_Pending, Any]]:
-        assert self._sync_engine is not None
-        with self._sync_engine.begin() as conn:
-            return _run_batch(conn, groups)
+    async def _in_process(self, groups: Groups) -> list[list[Any]]:
+        assert self._process is not None
+        if not self._process.alive():
+            self._process.restart()
+        pipe = self._process.pipe
+        loop = asyncio.get_running_loop()
+        readable = loop.create_future()
+        loop.add_reader(pipe.fileno(), lambda: readable.done() or readable.set_result(None))
+        try:
+            pipe.send(groups)
+            await readable
+            status, payload = pipe.recv()
+        except (OSError, EOFError) as exc:  # the process died: maybe after COMMIT, maybe before
+            loop.remove_reader(pipe.fileno())
+            self._process.restart()
+            raise WriteFailed("the writer process died") from exc
+        loop.remove_reader(pipe.fileno())
+        if status != "ok":
+            raise WriteFailed(payload)
+        results: list[list[Any]] = payload
+        return results
 
     async def _transaction(self, batch: list[_Pending]) -> list[tuple[_Pending, Any]]:
-        groups: dict[BatchHandler, list[_Pending]] = {}
+        by_handler: dict[BatchHandler, list[_Pending]] = {}
         for pending in batch:
-            groups.setdefault(pending.handler, []).append(pending)
-        if self._thread:
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._thread, self._transaction_in_thread, groups)
-        async with self._engine.begin() as conn:
-            return await conn.run_sync(_run_batch, groups)
+            by_handler.setdefault(pending.handler, []).append(pending)
+        groups: Groups = [(handler, [p.item for p in group]) for handler, group in by_handler.items()]
+        if self._process:
+            results = await self._in_process(groups)
+        else:
+            async with self._engine.begin() as conn:
+                results = await conn.run_sync(run_groups, groups)
+        outcomes: list[tuple[_Pending, Any]] = []
+        for group, group_results in zip(by_handler.values(), results, strict=True):
+            outcomes.extend(zip(group, group_results, strict=True))
+        return outcomes
 
     async def _write_batch(self, batch: list[_Pending]) -> None:
         try:
             outcomes = await self._transaction(batch)
-        except Exception as exc:  # the whole transaction rolled back: nothing of it was stored
+        except Exception as exc:  # nothing of the batch was stored (or, if the process died after
+            # COMMIT, all of it was: the one-by-one retry then finds each by its idempotency key)
             if len(batch) > 1:
                 # One bad item must not cost everyone else their question: write each on its own,
                 # so only the item that fails fails.
                 log.warning("write batch of %d items failed (%s); writing them one by one",
-                            len(batch), type(exc).__name__)
+                            len(batch), exc)
                 for pending in batch:
                     await self._write_batch([pending])
                 return

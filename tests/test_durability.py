@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
+import signal
 import sqlite3
 import sys
 from collections.abc import Callable
@@ -16,7 +18,7 @@ from typing import Any
 import pytest
 import socketio
 
-from tests.conftest import ServerProcess, run_cli, valid_payload, wait_for
+from tests.conftest import ServerProcess, make_session, run_cli, valid_payload, wait_for
 
 CLIENTS = 24
 IN_FLIGHT_PER_CLIENT = 8  # concurrent, unacknowledged submissions per connection
@@ -255,3 +257,34 @@ async def test_sigkill_loses_no_acknowledged_question_and_resends_make_no_duplic
     assert integrity_check(db) == "ok"
     questions, distinct, askers, consents = db_counts(db)
     assert questions == distinct == askers == consents == len(payloads)
+
+
+async def test_writer_process_killed_mid_load_is_restarted(start_server: Any, viewer_client: Any) -> None:
+    """The SQLite writer runs in a process of its own; if it dies, the server starts another and
+    nothing that was acknowledged is lost (what was in flight is answered with an error or, when it
+    had been committed, found again by its idempotency key)."""
+    server = await start_server(rate_limit=False)
+    session = await make_session(server.store)
+    clients = [await viewer_client(server.url) for _ in range(8)]
+    acks: list[dict[str, Any]] = []
+    stop = asyncio.Event()
+
+    async def flood(client: Any) -> None:
+        while not stop.is_set():
+            acks.append(await client.call("submit_question", valid_payload(session.id), namespace="/viewer",
+                                          timeout=20))
+
+    tasks = [asyncio.create_task(flood(c)) for c in clients]
+    await wait_for(lambda: len(acks) > 100, timeout=20)
+    process = server.store.writer._process
+    assert process is not None and process.alive()
+    old_pid = process._process.pid  # type: ignore[union-attr]
+    os.kill(old_pid, signal.SIGKILL)
+    before = len(acks)
+    await wait_for(lambda: sum(a["ok"] for a in acks[before:]) > 100, timeout=20)
+    stop.set()
+    await asyncio.gather(*tasks)
+    assert process.alive() and process._process.pid != old_pid  # type: ignore[union-attr]
+    stored = {r["receipt"] for r in await server.store.register(session.id)}
+    assert {a["receipt"] for a in acks if a["ok"]} <= stored
+    assert {a["error"]["code"] for a in acks if not a["ok"]} <= {"internal"}
