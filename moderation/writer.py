@@ -1,18 +1,24 @@
 """The single writer: group commit.
 
 Every write that is acknowledged to a user goes through here. Items that arrive while a transaction
-is in flight wait in the queue and are written together in the next one, so one fsync covers many
-questions: durable intake at close to the rate of a bare acknowledgement. A future resolves only
-after COMMIT returned, so whoever awaits it can safely acknowledge and announce (commit, then emit).
+is in flight wait and are written together in the next one, so one fsync covers many questions:
+durable intake at close to the rate of a bare acknowledgement. A future resolves only after COMMIT
+returned, so whoever awaits it can safely acknowledge and announce (commit, then emit).
 
 Batch handlers are plain (synchronous) SQLAlchemy Core code. On SQLite they run in the writer
-process (moderation/writer_process.py), in parallel with the event loop; on PostgreSQL they run
-through the asyncpg connection with `run_sync`, the database server doing the work."""
+process (moderation/writer_process.py), in parallel with the event loop (PIPELINE_DEPTH batches in
+the pipe at once).
+On PostgreSQL they run through the asyncpg connection with `run_sync`.
+
+A batch that fails (a bad item, a dead writer process) is written again item by item, so only the
+item that fails fails; an item whose batch was committed just before the process died is found
+again by its idempotency key."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,6 +33,10 @@ from .writer_process import Groups, WriterProcess, run_groups
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 512
+# Batches in the writer process's pipe at once. Two removed the writer's idle wait for the loop but
+# made batches smaller, and a small batch writes nearly as many index pages as a big one: no gain
+# at 200 submitters, a loss at 50 (docs/benchmarks.md). The machinery stays for other disks.
+PIPELINE_DEPTH = 1
 # Past this many waiting items new ones are refused with a retry time instead of queueing without
 # bound (each waits for every batch before it; a client would time out and resend anyway).
 MAX_QUEUED = 20_000
@@ -40,6 +50,7 @@ class _Pending:
     handler: BatchHandler
     item: Any
     future: asyncio.Future[Any]
+    alone: bool = False  # being written on its own after its batch failed
 
 
 class WriterClosed(RuntimeError):
@@ -54,11 +65,21 @@ class WriteFailed(RuntimeError):
     """The transaction rolled back (or the writer process died): nothing of the batch was stored."""
 
 
+@dataclass
+class _InFlight:
+    batch: list[_Pending]
+    groups: list[list[_Pending]]  # the batch by handler, in the order sent
+
+
 class BatchWriter:
     def __init__(self, engine: AsyncEngine, *, sqlite_url: str | None = None) -> None:
         self._engine = engine
         self._process = WriterProcess(sqlite_url) if sqlite_url else None
-        self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
+        self._waiting: deque[_Pending] = deque()
+        self._alone: deque[_Pending] = deque()  # retried one by one, before anything new
+        self._wakeup = asyncio.Event()
+        self._in_flight: deque[_InFlight] = deque()
+        self._slots = asyncio.Semaphore(PIPELINE_DEPTH)
         self._task: asyncio.Task[None] | None = None
         self._closed = False
         self.batches = 0
@@ -66,17 +87,18 @@ class BatchWriter:
 
     def start(self) -> None:
         if self._process:
-            self._process.start()
+            self._start_process()
         self._task = asyncio.create_task(self._run(), name="batch-writer")
 
     async def write(self, handler: BatchHandler, item: Any) -> Any:
         """Queue one item; return its result once committed, or raise its DomainError."""
         if self._closed:
             raise WriterClosed("the store is shutting down")
-        if self._queue.qsize() >= MAX_QUEUED:
+        if len(self._waiting) >= MAX_QUEUED:
             raise WriterBusy("too many writes waiting")
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Pending(handler, item, future))
+        self._waiting.append(_Pending(handler, item, future))
+        self._wakeup.set()
         # shield: a caller that goes away (a dropped connection) must not cancel the write of an
         # item that is already in a transaction.
         return await asyncio.shield(future)
@@ -86,87 +108,117 @@ class BatchWriter:
         if self._closed:
             return
         self._closed = True
-        self._queue.put_nowait(None)
+        self._wakeup.set()
         if self._task:
             await self._task
         if self._process:
+            asyncio.get_running_loop().remove_reader(self._process.pipe.fileno())
             await asyncio.get_running_loop().run_in_executor(None, self._process.stop)
 
+    # -- the loop that forms batches ------------------------------------------------------------
+
+    def _next_batch(self) -> list[_Pending]:
+        if self._alone:
+            return [self._alone.popleft()]
+        count = min(len(self._waiting), MAX_BATCH)
+        return [self._waiting.popleft() for _ in range(count)]
+
     async def _run(self) -> None:
-        stopping = False
-        while not stopping:
-            first = await self._queue.get()
-            if first is None:
-                break
-            batch = [first]
-            while len(batch) < MAX_BATCH and not self._queue.empty():
-                nxt = self._queue.get_nowait()
-                if nxt is None:
-                    stopping = True
-                    break
-                batch.append(nxt)
-            await self._write_batch(batch)
+        while True:
+            if not (self._waiting or self._alone):
+                if self._closed and not self._in_flight:
+                    return
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            if self._process:
+                await self._slots.acquire()  # at most PIPELINE_DEPTH batches in the pipe
+                batch = self._next_batch()  # formed as late as possible: bigger batches
+                self._send(batch)
+            else:
+                batch = self._next_batch()
+                pending_groups, groups = _groups(batch)
+                try:
+                    async with self._engine.begin() as conn:
+                        results = await conn.run_sync(run_groups, groups)
+                except Exception as exc:
+                    self._failed(batch, exc)
+                    continue
+                self._settle(pending_groups, results)
 
-    async def _in_process(self, groups: Groups) -> list[list[Any]]:
+    # -- the writer process's pipe ----------------------------------------------------------------
+
+    def _start_process(self) -> None:
         assert self._process is not None
-        if not self._process.alive():
-            self._process.restart()
+        self._process.start()
+        asyncio.get_running_loop().add_reader(self._process.pipe.fileno(), self._on_reply)
+
+    def _send(self, batch: list[_Pending]) -> None:
+        assert self._process is not None
+        by_handler, groups = _groups(batch)
+        self._in_flight.append(_InFlight(batch, by_handler))
+        try:
+            self._process.pipe.send(groups)
+        except OSError:  # the process died; _on_reply sees the closed pipe and recovers
+            self._process_died()
+
+    def _on_reply(self) -> None:
+        assert self._process is not None
         pipe = self._process.pipe
+        try:
+            while pipe.poll():
+                status, payload = pipe.recv()  # EOFError once the process is gone, even when idle
+                sent = self._in_flight.popleft()
+                self._slots.release()
+                if status == "ok":
+                    self._settle(sent.groups, payload)
+                else:
+                    self._failed(sent.batch, WriteFailed(payload))
+        except (OSError, EOFError):
+            self._process_died()
+        self._wakeup.set()  # a closing writer waits for the last replies
+
+    def _process_died(self) -> None:
+        assert self._process is not None
         loop = asyncio.get_running_loop()
-        readable = loop.create_future()
-        loop.add_reader(pipe.fileno(), lambda: readable.done() or readable.set_result(None))
-        try:
-            pipe.send(groups)
-            await readable
-            status, payload = pipe.recv()
-        except (OSError, EOFError) as exc:  # the process died: maybe after COMMIT, maybe before
-            loop.remove_reader(pipe.fileno())
-            self._process.restart()
-            raise WriteFailed("the writer process died") from exc
-        loop.remove_reader(pipe.fileno())
-        if status != "ok":
-            raise WriteFailed(payload)
-        results: list[list[Any]] = payload
-        return results
+        loop.remove_reader(self._process.pipe.fileno())
+        self._process.restart()
+        loop.add_reader(self._process.pipe.fileno(), self._on_reply)
+        while self._in_flight:  # maybe committed, maybe not: each is written again on its own
+            self._failed(self._in_flight.popleft().batch, WriteFailed("the writer process died"))
+            self._slots.release()
 
-    async def _transaction(self, batch: list[_Pending]) -> list[tuple[_Pending, Any]]:
-        by_handler: dict[BatchHandler, list[_Pending]] = {}
-        for pending in batch:
-            by_handler.setdefault(pending.handler, []).append(pending)
-        groups: Groups = [(handler, [p.item for p in group]) for handler, group in by_handler.items()]
-        if self._process:
-            results = await self._in_process(groups)
-        else:
-            async with self._engine.begin() as conn:
-                results = await conn.run_sync(run_groups, groups)
-        outcomes: list[tuple[_Pending, Any]] = []
-        for group, group_results in zip(by_handler.values(), results, strict=True):
-            outcomes.extend(zip(group, group_results, strict=True))
-        return outcomes
+    # -- outcomes ---------------------------------------------------------------------------------
 
-    async def _write_batch(self, batch: list[_Pending]) -> None:
-        try:
-            outcomes = await self._transaction(batch)
-        except Exception as exc:  # nothing of the batch was stored (or, if the process died after
-            # COMMIT, all of it was: the one-by-one retry then finds each by its idempotency key)
-            if len(batch) > 1:
-                # One bad item must not cost everyone else their question: write each on its own,
-                # so only the item that fails fails.
-                log.warning("write batch of %d items failed (%s); writing them one by one",
-                            len(batch), exc)
-                for pending in batch:
-                    await self._write_batch([pending])
-                return
+    def _settle(self, groups: list[list[_Pending]], results: list[list[Any]]) -> None:
+        self.batches += 1
+        for group, group_results in zip(groups, results, strict=True):
+            self.items += len(group)
+            for pending, result in zip(group, group_results, strict=True):
+                if pending.future.done():
+                    continue
+                if isinstance(result, DomainError):
+                    pending.future.set_exception(result)
+                else:
+                    pending.future.set_result(result)
+
+    def _failed(self, batch: list[_Pending], exc: Exception) -> None:
+        if len(batch) == 1 and batch[0].alone:
             log.error("write failed: %s", type(exc).__name__)  # the message may hold personal data
             if not batch[0].future.done():
                 batch[0].future.set_exception(exc)
             return
-        self.batches += 1
-        self.items += len(batch)
-        for pending, result in outcomes:
-            if pending.future.done():
-                continue
-            if isinstance(result, DomainError):
-                pending.future.set_exception(result)
-            else:
-                pending.future.set_result(result)
+        # One bad item must not cost everyone else their question: write each on its own.
+        log.warning("write batch of %d items failed (%s); writing them one by one", len(batch), exc)
+        for pending in batch:
+            pending.alone = True
+            self._alone.append(pending)
+        self._wakeup.set()
+
+
+def _groups(batch: list[_Pending]) -> tuple[list[list[_Pending]], Groups]:
+    """The batch by handler: the pending items, and what is sent to the handlers."""
+    by_handler: dict[BatchHandler, list[_Pending]] = {}
+    for pending in batch:
+        by_handler.setdefault(pending.handler, []).append(pending)
+    return list(by_handler.values()), [(h, [p.item for p in group]) for h, group in by_handler.items()]

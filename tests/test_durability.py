@@ -288,3 +288,18 @@ async def test_writer_process_killed_mid_load_is_restarted(start_server: Any, vi
     stored = {r["receipt"] for r in await server.store.register(session.id)}
     assert {a["receipt"] for a in acks if a["ok"]} <= stored
     assert {a["error"]["code"] for a in acks if not a["ok"]} <= {"internal"}
+
+
+async def test_writer_process_dying_while_idle_is_noticed(start_server: Any, viewer_client: Any) -> None:
+    server = await start_server()
+    session = await make_session(server.store)
+    client = await viewer_client(server.url)
+    assert (await client.call("submit_question", valid_payload(session.id), namespace="/viewer"))["ok"]
+    process = server.store.writer._process
+    assert process is not None
+    os.kill(process._process.pid, signal.SIGKILL)  # type: ignore[union-attr]
+    await wait_for(lambda: process._process is not None and process.alive()  # restarted by the server
+                   and process._process.exitcode is None, timeout=10)
+    ack = await client.call("submit_question", valid_payload(session.id), namespace="/viewer", timeout=10)
+    assert ack["ok"]
+    assert len(await server.store.register(session.id)) == 2
