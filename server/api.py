@@ -21,7 +21,13 @@ routes = web.RouteTableDef()
 
 
 def request_lang(request: web.Request) -> str:
-    return lang_of(request.query.get("lang") or request.cookies.get("lang") or _accept_language(request))
+    """Vietnamese unless English was chosen (the page's switch sets the cookie). A browser's
+    Accept-Language counts for API clients only: many Vietnamese phones run in English, and the
+    portal's pages speak Vietnamese first."""
+    chosen = request.query.get("lang") or request.cookies.get("lang")
+    if chosen is None and request.path.startswith("/api/"):
+        chosen = _accept_language(request)
+    return lang_of(chosen)
 
 
 def _accept_language(request: web.Request) -> str | None:
