@@ -211,13 +211,7 @@ def start_echo(workdir: Path, json_impl: str) -> Server:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
         )
-    server = Server("echo", proc, port, log_path)
-    try:
-        server.wait_healthy()
-    except BaseException:
-        server.stop()
-        raise
-    return server
+    return healthy(Server("echo", proc, port, log_path))
 
 
 def start_doithoai(exe: str, workdir: Path) -> Server:
@@ -253,7 +247,11 @@ def start_doithoai(exe: str, workdir: Path) -> Server:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
         )
-    server = Server("doithoai", proc, port, log_path, session_id=session_id, data_dir=data_dir)
+    return healthy(Server("doithoai", proc, port, log_path, session_id=session_id, data_dir=data_dir))
+
+
+def healthy(server: Server) -> Server:
+    """Wait for the server to answer; stop it if it never does."""
     try:
         server.wait_healthy()
     except BaseException:

@@ -167,11 +167,12 @@ class Store:
         self.writer = BatchWriter(self.write_engine, sqlite_url=url if url.startswith("sqlite") else None)
 
     @classmethod
-    async def open(cls, url: str, *, migrate: bool = True) -> Store:
+    async def open(cls, url: str, *, migrate: bool = True, warm: bool = False) -> Store:
+        """`warm`: start the writer now (a server) rather than at the first write (a command)."""
         store = cls(url)
         if migrate:
             await store.migrate()
-        store.writer.start()
+        store.writer.start(warm=warm)
         return store
 
     async def migrate(self) -> None:

@@ -85,8 +85,10 @@ class BatchWriter:
         self.batches = 0
         self.items = 0
 
-    def start(self) -> None:
-        if self._process:
+    def start(self, *, warm: bool = False) -> None:
+        """`warm`: start the writer process now (the server), not at the first write (the CLI,
+        whose commands mostly never write through here and should not wait for a process)."""
+        if self._process and warm:
             self._start_process()
         self._task = asyncio.create_task(self._run(), name="batch-writer")
 
@@ -111,7 +113,7 @@ class BatchWriter:
         self._wakeup.set()
         if self._task:
             await self._task
-        if self._process:
+        if self._process and self._process.started:
             asyncio.get_running_loop().remove_reader(self._process.pipe.fileno())
             await asyncio.get_running_loop().run_in_executor(None, self._process.stop)
 
@@ -132,6 +134,8 @@ class BatchWriter:
                 await self._wakeup.wait()
                 continue
             if self._process:
+                if not self._process.started:
+                    self._start_process()
                 await self._slots.acquire()  # at most PIPELINE_DEPTH batches in the pipe
                 batch = self._next_batch()  # formed as late as possible: bigger batches
                 self._send(batch)

@@ -90,6 +90,10 @@ class WriterProcess:
         self._pipe = parent
 
     @property
+    def started(self) -> bool:
+        return self._pipe is not None
+
+    @property
     def pipe(self) -> Pipe:
         assert self._pipe is not None
         return self._pipe

@@ -62,7 +62,7 @@ async def _disconnect_clients(app: web.Application) -> None:
 
 async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[settings_key]
-    store = await Store.open(settings.database_url)
+    store = await Store.open(settings.database_url, warm=True)
     sio = app[sio_key]
     watch = SessionWatch(store, sio, settings.session_poll_seconds)
     await watch.start()
