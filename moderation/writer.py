@@ -101,9 +101,9 @@ class BatchWriter:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._waiting.append(_Pending(handler, item, future))
         self._wakeup.set()
-        # shield: a caller that goes away (a dropped connection) must not cancel the write of an
-        # item that is already in a transaction.
-        return await asyncio.shield(future)
+        # A caller that goes away (a dropped connection) cancels only its wait: the item is written
+        # all the same, and settling skips a future that is already done.
+        return await future
 
     async def close(self) -> None:
         """Write what is queued, then stop."""

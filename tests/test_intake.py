@@ -562,3 +562,22 @@ def test_rate_limiter_forgets_least_recently_used() -> None:
     assert limiter.take("d", now=0.2) == 0  # evicts "b", the least recently used
     assert limiter.take("a", now=0.3) > 0  # "a" was kept, still limited
     assert limiter.take("b", now=0.4) == 0  # "b" was forgotten: a fresh bucket
+
+
+async def test_a_caller_that_goes_away_does_not_cancel_the_write(server: RunningServer) -> None:
+    """A viewer whose connection drops mid-write stops waiting; the question is stored all the
+    same, and the resend from its outbox finds it by key."""
+    from moderation.consent import Channel
+    from moderation.submission import parse_submission
+
+    session = await server.new_session()
+    submission = parse_submission(valid_payload(session.id), channel=Channel.SOCKET)
+    waiting = asyncio.create_task(server.store.submit_question(submission))
+    await asyncio.sleep(0)  # queued
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    await wait_for(lambda: server.store.writer.items >= 1)
+    resent = await server.store.submit_question(submission)
+    assert resent.duplicate
+    assert [r["receipt"] for r in await server.store.register(session.id)] == [resent.receipt]
