@@ -30,7 +30,15 @@ def clean_line(value: str) -> str:
     if not _already_clean(value):
         value = unicodedata.normalize("NFC", value.replace("\r\n", " ").replace("\n", " "))
         value = "".join(ch for ch in value if _keep(ch, newlines=False))
-    return _SPACES.sub(" ", value).strip()
+    return _fold_spaces(value)
+
+
+def _fold_spaces(line: str) -> str:
+    # Clean text holds no whitespace but ASCII spaces (isprintable excludes the rest), so the
+    # regular expression is needed only where two of them meet or after the slow path.
+    if "  " in line or not line.isprintable():
+        line = _SPACES.sub(" ", line)
+    return line.strip()
 
 
 def clean_text(value: str) -> str:
@@ -38,8 +46,10 @@ def clean_text(value: str) -> str:
     if not _already_clean(value.replace("\n", "")):
         value = unicodedata.normalize("NFC", value.replace("\r\n", "\n").replace("\r", "\n"))
         value = "".join(ch for ch in value if _keep(ch, newlines=True))
-    lines = [_SPACES.sub(" ", line).strip() for line in value.split("\n")]
-    return _MANY_NEWLINES.sub("\n\n", "\n".join(lines)).strip()
+    value = "\n".join([_fold_spaces(line) for line in value.split("\n")])
+    if "\n\n\n" in value:
+        value = _MANY_NEWLINES.sub("\n\n", value)
+    return value.strip()
 
 
 def fold(value: str) -> str:
