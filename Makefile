@@ -1,5 +1,6 @@
 # The two commands a newcomer runs (see README): `make demo` and `make test`.
-# Both create .venv and install what they need; `make test` also installs Debian's chromium.
+# Both create .venv and install what they need; `make test` also installs Debian's chromium and
+# postgresql when they are missing.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -11,19 +12,23 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[test]'
 	touch $(STAMP)
 
-.PHONY: demo test install browser lint bench
+.PHONY: demo test install system-packages bench
 install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/doithoai demo
 
-# Debian's chromium for the browser tests (Playwright drives it; it never downloads its own browser).
-browser:
-	@command -v chromium >/dev/null 2>&1 || { \
+# Debian's chromium for the browser tests (Playwright drives it; it never downloads its own browser)
+# and Debian's postgresql binaries (the tests start their own throwaway cluster; no service needed).
+system-packages:
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium fonts-noto-core"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium fonts-noto-core >/dev/null; }
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing >/dev/null; fi
 
-test: $(STAMP) browser
+test: $(STAMP) system-packages
 	$(BIN)/ruff check server moderation stream tests bench
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 

@@ -1,0 +1,88 @@
+"""The store's PostgreSQL path (asyncpg, row locks, Core inserts, run_sync batches) against a real
+PostgreSQL server started for the tests: the guarantees of intake hold there too."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from moderation.sessions import SessionState
+from tests.conftest import RunningServer, valid_payload, wait_for
+from tests.postgres import PostgresCluster, cluster
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[PostgresCluster]:
+    yield from cluster()
+
+
+@pytest.fixture
+async def pg_server(start_server: Any, postgres: PostgresCluster) -> RunningServer:
+    server: RunningServer = await start_server(database=postgres.new_database(), rate_limit=False)
+    return server
+
+
+async def submit(client: Any, payload: Any) -> dict[str, Any]:
+    result: dict[str, Any] = await client.call("submit_question", payload, namespace="/viewer", timeout=10)
+    return result
+
+
+async def test_intake_idempotency_and_register(pg_server: RunningServer, viewer_client: Any) -> None:
+    assert pg_server.store.url.startswith("postgresql+asyncpg://")
+    session = await pg_server.new_session(fields=["Đất đai"])
+    client = await viewer_client(pg_server.url)
+    payload = valid_payload(session.id, field="Đất đai")
+    first = await submit(client, payload)
+    assert first["ok"]
+    burst = await asyncio.gather(*(submit(client, payload) for _ in range(5)))
+    assert all(ack == first for ack in burst)
+    reused = await submit(client, {**payload, "text": "Nội dung khác hẳn với cùng mã gửi?"})
+    assert reused["error"]["field"] == "idempotency_key"
+    many = await asyncio.gather(*(submit(client, valid_payload(session.id)) for _ in range(30)))
+    assert all(a["ok"] for a in many)
+    register = await pg_server.store.register(session.id)
+    assert len(register) == 31
+    assert sorted(r["number"] for r in register) == list(range(1, 32))
+    assert register[0]["asker"]["phone"] == "0912345678" and register[0]["field"] == "Đất đai"
+
+
+async def test_close_race_is_atomic(pg_server: RunningServer, viewer_client: Any) -> None:
+    session = await pg_server.new_session(SessionState.LIVE)
+    clients = [await viewer_client(pg_server.url) for _ in range(6)]
+    acks: list[dict[str, Any]] = []
+    stop = asyncio.Event()
+
+    async def flood(client: Any) -> None:
+        while not stop.is_set():
+            acks.append(await submit(client, valid_payload(session.id)))
+
+    tasks = [asyncio.create_task(flood(c)) for c in clients]
+    await wait_for(lambda: len(acks) > 60, timeout=20)
+    await pg_server.store.transition_session(session.id, SessionState.CLOSED)
+    refused_before = sum(not a["ok"] for a in acks)
+    await wait_for(lambda: sum(not a["ok"] for a in acks) >= refused_before + 12, timeout=20)
+    stop.set()
+    await asyncio.gather(*tasks)
+    ok = [a for a in acks if a["ok"]]
+    assert {a["error"]["code"] for a in acks if not a["ok"]} == {"session_closed"}
+    register = await pg_server.store.register(session.id)
+    assert sorted(r["receipt"] for r in register) == sorted(a["receipt"] for a in ok)
+
+
+async def test_interest_and_live_question(pg_server: RunningServer, viewer_client: Any) -> None:
+    session = await pg_server.new_session()
+    client = await viewer_client(pg_server.url)
+    ack = await submit(client, valid_payload(session.id))
+    events: list[Any] = []
+    client.on("question", events.append, namespace="/viewer")
+    await client.call("join", {"session_id": session.id}, namespace="/viewer")
+    await pg_server.store.apply_action(ack["question_id"], "accept")
+    await wait_for(lambda: any(e.get("id") == ack["question_id"] for e in events))
+    first = await client.call("mark_interest", {"question_id": ack["question_id"]}, namespace="/viewer")
+    again = await client.call("mark_interest", {"question_id": ack["question_id"]}, namespace="/viewer")
+    assert (first["count"], first["counted"], again["count"], again["counted"]) == (1, True, 1, False)
+    bad = await client.call("mark_interest", {"question_id": 2**70}, namespace="/viewer")
+    assert bad["error"]["code"] == "not_found"
