@@ -88,7 +88,6 @@ class Session:
     live_at: datetime | None = None
     closed_at: datetime | None = None
     updated_at: datetime | None = None
-    extra: dict[str, object] = field(default_factory=dict)
 
     @property
     def intake_open(self) -> bool:

@@ -17,7 +17,7 @@ from moderation.sessions import Session, SessionState
 
 from .api import path_id, request_lang
 from .errors import HTTP_STATUS
-from .i18n import LANGS, label, message
+from .i18n import LANGS, message
 from .keys import intake_key, jinja_key, settings_key, store_key, viewer_ids_key, watch_key
 from .security import CsrfTokens, ViewerIds, client_ip, origin_allowed
 from .ui_text import js_texts, ui
@@ -169,7 +169,7 @@ async def submit_form(request: web.Request) -> web.Response:
     return render(
         request, "session.html", status=status, session=session, questions=questions,
         form=_form_state(form), errors=errors, idempotency_key=str(form.get("idempotency_key", "")),
-        consent=CONSENT_TEXTS[CURRENT_CONSENT], field_label=lambda f: label(f, lang),
+        consent=CONSENT_TEXTS[CURRENT_CONSENT],
     )
 
 

@@ -581,3 +581,10 @@ async def test_a_caller_that_goes_away_does_not_cancel_the_write(server: Running
     resent = await server.store.submit_question(submission)
     assert resent.duplicate
     assert [r["receipt"] for r in await server.store.register(session.id)] == [resent.receipt]
+
+
+async def test_staff_password_is_verified_against_its_argon2_hash(server: RunningServer) -> None:
+    await server.store.add_user("lan", "editor", "mật khẩu đủ dài")
+    assert await server.store.verify_user("lan", "mật khẩu đủ dài") == {"id": 1, "name": "lan", "role": "editor"}
+    assert await server.store.verify_user("lan", "sai mật khẩu") is None
+    assert await server.store.verify_user("nobody", "mật khẩu đủ dài") is None
