@@ -38,8 +38,10 @@ def create_app(settings: Settings) -> web.Application:
     sio = socketio.AsyncServer(
         async_mode="aiohttp",
         cors_allowed_origins=cors_check,
-        # Engine.IO drops anything larger outright; the intake's own 16 KiB limit answers with too_large.
-        max_http_buffer_size=64 * 1024,
+        # Engine.IO drops a larger frame by closing the connection, which a viewer's outbox would
+        # answer by resending forever; up to this size the intake's own 16 KiB limit answers with a
+        # too_large ack instead, which the outbox treats as final.
+        max_http_buffer_size=256 * 1024,
         logger=False,
         engineio_logger=False,
     )

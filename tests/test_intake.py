@@ -129,6 +129,11 @@ async def test_too_large(server: RunningServer, viewer_client: Any, http: aiohtt
     client = await viewer_client(server.url)
     ack = await submit(client, valid_payload(session.id, text="a" * 20_000))
     assert ack["error"]["code"] == "too_large"
+    # far above the limit, still an answer (not a dropped connection an outbox would resend into)
+    huge = valid_payload(session.id)
+    huge["asker"]["phone"] = "9" * 150_000
+    assert (await submit(client, huge))["error"]["code"] == "too_large"
+    assert client.connected
     async with http.post(f"{server.url}/api/v1/sessions/{session.id}/questions",
                          json=valid_payload(session.id, text="a" * 20_000)) as resp:
         assert resp.status == 413
