@@ -90,6 +90,11 @@ class Session:
     updated_at: datetime | None = None
 
     @property
+    def public(self) -> bool:
+        """Drafts are seen by staff only: to everyone else they do not exist."""
+        return self.state is not SessionState.DRAFT
+
+    @property
     def intake_open(self) -> bool:
         return self.state in INTAKE_OPEN
 

@@ -9,11 +9,11 @@ from aiohttp import web
 
 from moderation.consent import Channel
 from moderation.errors import DomainError, NotFound, TooLarge, ValidationError
-from moderation.sessions import Session, SessionState
+from moderation.sessions import Session
 from moderation.submission import MAX_ID, MAX_PAYLOAD_BYTES
 
 from .errors import HTTP_STATUS, error_body
-from .i18n import lang_of, message
+from .i18n import LANGS, lang_of, message
 from .keys import intake_key, settings_key, store_key, watch_key
 from .security import client_ip, origin_allowed
 
@@ -68,13 +68,14 @@ async def cors(request: web.Request, handler: Any) -> web.StreamResponse:
 
 @web.middleware
 async def domain_errors(request: web.Request, handler: Any) -> web.StreamResponse:
-    """Domain errors raised by API handlers become JSON error bodies, in this one place."""
+    """Domain errors raised by handlers become JSON error bodies (API) or a 404 page, in this one place."""
     try:
         return await handler(request)
     except DomainError as err:
         if request.path.startswith("/api/"):
             return error_response(err, request)
-        raise web.HTTPNotFound(text=str(err)) from err
+        texts = [message(err.reason, lang, err.field, **err.params) for lang in LANGS]
+        raise web.HTTPNotFound(text=" / ".join(texts)) from err
 
 
 async def read_json(request: web.Request) -> Any:
@@ -115,24 +116,25 @@ async def healthz(request: web.Request) -> web.Response:
 @routes.get("/api/v1/sessions")
 async def list_sessions(request: web.Request) -> web.Response:
     sessions = await request.app[store_key].list_sessions()
-    return json_response({"sessions": [s.public_dict() for s in sessions if s.state is not SessionState.DRAFT]})
+    return json_response({"sessions": [s.public_dict() for s in sessions if s.public]})
 
 
-async def _public_session(request: web.Request) -> Session:
+async def public_session(request: web.Request) -> Session:
+    """The session named in the path, for the public: a draft is answered like an unknown id."""
     session = await request.app[watch_key].get(path_id(request, "session_id"))
-    if session.state is SessionState.DRAFT:  # drafts are not public anywhere
+    if not session.public:
         raise NotFound("session_not_found", field="session_id")
     return session
 
 
 @routes.get("/api/v1/sessions/{session_id}")
 async def get_session(request: web.Request) -> web.Response:
-    return json_response((await _public_session(request)).public_dict())
+    return json_response((await public_session(request)).public_dict())
 
 
 @routes.get("/api/v1/sessions/{session_id}/questions")
 async def public_questions(request: web.Request) -> web.Response:
-    session = await _public_session(request)
+    session = await public_session(request)
     questions = await request.app[store_key].public_questions(session.id)
     return json_response({"questions": [q.public_dict() for q in questions]})
 

@@ -11,7 +11,7 @@ from aiohttp import web
 from moderation.store import Store
 
 from .config import Settings
-from .security import ViewerIds
+from .security import CsrfTokens, ViewerIds
 
 if TYPE_CHECKING:
     from .intake import Intake
@@ -22,5 +22,6 @@ store_key = web.AppKey("store", Store)
 sio_key = web.AppKey("sio", socketio.AsyncServer)
 jinja_key = web.AppKey("jinja", jinja2.Environment)
 viewer_ids_key = web.AppKey("viewer_ids", ViewerIds)
+csrf_key = web.AppKey("csrf", CsrfTokens)
 intake_key: web.AppKey[Intake] = web.AppKey("intake")
 watch_key: web.AppKey[SessionWatch] = web.AppKey("session_watch")

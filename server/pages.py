@@ -13,12 +13,11 @@ from multidict import MultiDictProxy
 
 from moderation.consent import CONSENT_TEXTS, CURRENT_CONSENT, Channel
 from moderation.errors import NotFound
-from moderation.sessions import Session, SessionState
 
-from .api import path_id, request_lang
+from .api import public_session, request_lang
 from .errors import HTTP_STATUS
 from .i18n import LANGS, message
-from .keys import intake_key, jinja_key, settings_key, store_key, viewer_ids_key, watch_key
+from .keys import csrf_key, intake_key, jinja_key, settings_key, store_key, viewer_ids_key
 from .security import CsrfTokens, ViewerIds, client_ip, origin_allowed
 from .ui_text import js_texts, ui
 
@@ -39,7 +38,7 @@ def make_jinja() -> jinja2.Environment:
 
 def render(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
     lang = request_lang(request)
-    csrf: CsrfTokens = request.app[_csrf_key]
+    csrf: CsrfTokens = request.app[csrf_key]
     token, new_cookie = csrf.issue(request)
     html = request.app[jinja_key].get_template(template).render(
         lang=lang, langs=LANGS, t=lambda key, **kw: ui(key, lang, **kw), csrf_token=token, path=request.path,
@@ -63,29 +62,16 @@ def render(request: web.Request, template: str, status: int = 200, **context: An
     return response
 
 
-_csrf_key = web.AppKey("csrf", CsrfTokens)
-
-
 def setup_pages(app: web.Application, secret: str) -> None:
-    app[_csrf_key] = CsrfTokens(secret)
+    app[csrf_key] = CsrfTokens(secret)
     app[viewer_ids_key] = ViewerIds(secret)
     app[jinja_key] = make_jinja()
     app.add_routes(routes)
 
 
-async def _public_session(request: web.Request) -> Session:
-    try:
-        session = await request.app[watch_key].get(path_id(request, "session_id"))
-    except NotFound:
-        raise web.HTTPNotFound(text="Không tìm thấy phiên đối thoại / No such session") from None
-    if session.state is SessionState.DRAFT:
-        raise web.HTTPNotFound(text="Không tìm thấy phiên đối thoại / No such session")
-    return session
-
-
 @routes.get("/")
 async def index(request: web.Request) -> web.Response:
-    sessions = [s for s in await request.app[store_key].list_sessions() if s.state is not SessionState.DRAFT]
+    sessions = [s for s in await request.app[store_key].list_sessions() if s.public]
     return render(request, "index.html", sessions=sessions)
 
 
@@ -113,7 +99,7 @@ def _form_state(form: MultiDictProxy[Any] | None = None) -> dict[str, str]:
 
 @routes.get("/s/{session_id}")
 async def session_page(request: web.Request) -> web.Response:
-    session = await _public_session(request)
+    session = await public_session(request)
     questions = await request.app[store_key].public_questions(session.id)
     return render(
         request, "session.html", session=session, questions=questions, form=_form_state(), errors={},
@@ -125,12 +111,12 @@ async def session_page(request: web.Request) -> web.Response:
 async def submit_form(request: web.Request) -> web.Response:
     """The no-JavaScript path. Success: 303 to the receipt page (so a reload does not resend).
     Failure: the form again, with what was typed and each problem beside its field."""
-    session = await _public_session(request)
+    session = await public_session(request)
     settings = request.app[settings_key]
     trusted = settings.trusted_networks()
     lang = request_lang(request)
     form = await request.post()
-    csrf: CsrfTokens = request.app[_csrf_key]
+    csrf: CsrfTokens = request.app[csrf_key]
     errors: dict[str, str] = {}
     status = 403
     if not origin_allowed(request, settings.allowed_origins, trusted):

@@ -16,7 +16,6 @@ from aiohttp import web
 
 from moderation.consent import Channel
 from moderation.errors import DomainError, NotFound, RateLimited, ValidationError
-from moderation.sessions import SessionState
 from moderation.submission import parse_session_id
 
 from .config import Settings
@@ -106,7 +105,7 @@ class ViewerNamespace(socketio.AsyncNamespace):
         after a drop is current again without a reload."""
         session_id = parse_session_id(data.get("session_id") if isinstance(data, dict) else None)
         session = await self.watch.get(session_id)
-        if session.state is SessionState.DRAFT:  # drafts are not public anywhere
+        if not session.public:
             raise NotFound("session_not_found", field="session_id")
         for joined in list(self.rooms(sid)):
             if joined.startswith("session:"):
