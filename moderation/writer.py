@@ -134,9 +134,9 @@ class BatchWriter:
                 await self._wakeup.wait()
                 continue
             if self._process:
-                if not self._process.started:
-                    self._start_process()
                 await self._slots.acquire()  # at most PIPELINE_DEPTH batches in the pipe
+                if not self._process.started:  # first write, or the last process died meanwhile
+                    self._start_process()
                 batch = self._next_batch()  # formed as late as possible: bigger batches
                 self._send(batch)
             else:
@@ -183,11 +183,12 @@ class BatchWriter:
         self._wakeup.set()  # a closing writer waits for the last replies
 
     def _process_died(self) -> None:
+        """Clean up after a dead writer process. A new one is started when there is something to
+        write (see _run), not here: one that dies at start-up would be restarted in a loop."""
         assert self._process is not None
-        loop = asyncio.get_running_loop()
-        loop.remove_reader(self._process.pipe.fileno())
-        self._process.restart()
-        loop.add_reader(self._process.pipe.fileno(), self._on_reply)
+        log.error("the writer process died (pid %s)", self._process.pid)
+        asyncio.get_running_loop().remove_reader(self._process.pipe.fileno())
+        self._process.stop(timeout=1)
         while self._in_flight:  # maybe committed, maybe not: each is written again on its own
             self._failed(self._in_flight.popleft().batch, WriteFailed("the writer process died"))
             self._slots.release()

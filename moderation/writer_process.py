@@ -5,16 +5,22 @@ call gives it up and waits to get it back from the busy loop; that wait, not the
 acknowledgement latency (docs/benchmarks.md). In its own process the batch runs in parallel with
 the loop on the second core.
 
-The protocol is one batch in flight: the server sends `(handler, items)` groups, the process runs
-them in one transaction and answers with the per-item results after COMMIT returned, so an
-acknowledgement still means "on disk". If the server dies, the pipe closes and the process exits
-after the batch it is writing (committed whole, or not at all)."""
+The protocol: the server sends a batch as `(handler, items)` groups over a socket pair, the process
+runs them in one transaction and answers with the per-item results after COMMIT returned, so an
+acknowledgement still means "on disk". If the server dies, the socket closes and the process exits
+after the batch it is writing (committed whole, or not at all).
+
+It is started as `python -m moderation.writer_process`, not through multiprocessing, whose spawn and
+forkserver methods import the parent's main module again in the child (a script without a main
+guard would run twice, one read from stdin could not start a writer at all)."""
 
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import signal
+import socket
+import subprocess
+import sys
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection as Pipe
 from typing import Any
@@ -71,23 +77,22 @@ def _serve(pipe: Pipe, url: str) -> None:
 
 
 class WriterProcess:
-    """The server's handle on the process: start, one batch at a time, stop."""
+    """The server's handle on the process: start, its socket, stop."""
 
     def __init__(self, url: str) -> None:
         self.url = url
-        # forkserver: children fork from a small clean process, not from the threaded server.
-        self._ctx = multiprocessing.get_context("forkserver")
-        self._ctx.set_forkserver_preload(["moderation.intake", "moderation.interest"])
         self._pipe: Pipe | None = None
-        self._process: multiprocessing.process.BaseProcess | None = None
+        self._process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        parent, child = self._ctx.Pipe()
-        self._process = self._ctx.Process(target=_serve, args=(child, self.url), name="doithoai-writer",
-                                          daemon=True)
-        self._process.start()
-        child.close()
-        self._pipe = parent
+        parent, child = socket.socketpair()
+        with child:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "moderation.writer_process", self.url, str(child.fileno())],
+                pass_fds=[child.fileno()], stdin=subprocess.DEVNULL,
+            )
+        # multiprocessing.Pipe() is this same socket pair under its Connection on Unix
+        self._pipe = Pipe(parent.detach())
 
     @property
     def started(self) -> bool:
@@ -99,21 +104,30 @@ class WriterProcess:
         return self._pipe
 
     def alive(self) -> bool:
-        return self._process is not None and self._process.is_alive()
+        return self._process is not None and self._process.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Close the pipe; the process finishes its batch and exits."""
+        """Close the socket; the process finishes its batch and exits."""
         if self._pipe is not None:
             self._pipe.close()
             self._pipe = None
         if self._process is not None:
-            self._process.join(timeout)
-            if self._process.is_alive():
+            try:
+                self._process.wait(timeout)
+            except subprocess.TimeoutExpired:
                 self._process.kill()
-                self._process.join()
+                self._process.wait()
             self._process = None
 
-    def restart(self) -> None:
-        log.error("the writer process died; starting a new one")
-        self.stop(timeout=1)
-        self.start()
+
+def main(argv: list[str]) -> None:
+    url, fd = argv
+    _serve(Pipe(int(fd)), url)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
