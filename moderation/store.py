@@ -1,12 +1,14 @@
 """The store: one place that reads and writes sessions, questions and askers.
 
 SQLite (the embedded default) runs in WAL mode with synchronous=FULL, so a commit is on disk when it
-returns. Writes go through one connection with BEGIN IMMEDIATE (the writer), reads through a small
-pool of their own, so page views never wait behind a batch of questions. PostgreSQL works the same
-through asyncpg, with row locks where SQLite relies on its single write lock."""
+returns. Questions and interest marks go through the batch writer (moderation/writer.py, on SQLite
+in a process of its own); staff changes through one connection with BEGIN IMMEDIATE; reads through
+a small pool of their own, so page views never wait behind a batch of questions. PostgreSQL works
+the same through asyncpg, with row locks where SQLite relies on its single write lock."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -381,13 +383,16 @@ class Store:
         name = name.strip()
         if not name:
             raise ValidationError("required", field="name")
+        # argon2 is deliberately slow (~50 ms of CPU): never on the event loop, never while holding
+        # the database's write lock.
+        password_hash = await asyncio.to_thread(_hasher.hash, password)
         async with self.write_engine.begin() as conn:
             exists = (await conn.execute(select(s.users.c.id).where(s.users.c.name == name))).first()
             if exists:
                 raise ValidationError("user_exists", field="name")
             result = await conn.execute(
                 insert(s.users).returning(s.users.c.id),
-                {"name": name, "role": role, "password_hash": _hasher.hash(password), "disabled": False,
+                {"name": name, "role": role, "password_hash": password_hash, "disabled": False,
                  "created_at": datetime.now(UTC)},
             )
             return int(result.scalar_one())
@@ -398,7 +403,7 @@ class Store:
         if row is None or row.disabled:
             return None
         try:
-            _hasher.verify(row.password_hash, password)
+            await asyncio.to_thread(_hasher.verify, row.password_hash, password)
         except argon2.exceptions.VerificationError:
             return None
         return {"id": row.id, "name": row.name, "role": row.role}
