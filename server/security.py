@@ -66,16 +66,26 @@ def origin_allowed(request: web.BaseRequest, allowed: Sequence[str], trusted: Se
     return origin == own_origin(request, trusted) or origin in allowed
 
 
-class CsrfTokens:
-    """Double-submit: a random value in an HttpOnly SameSite=Strict cookie, and its HMAC in the form."""
+class _Signer:
+    """HMAC with a key of its own per use, derived from the server's secret."""
+
+    purpose = ""
+    length = 32  # hex digits kept
 
     def __init__(self, secret: str) -> None:
-        self._key = hashlib.sha256(("csrf:" + secret).encode()).digest()
+        self._key = hashlib.sha256(f"{self.purpose}:{secret}".encode()).digest()
 
     def _sign(self, value: str) -> str:
-        return hmac.new(self._key, value.encode(), hashlib.sha256).hexdigest()[:40]
+        return hmac.new(self._key, value.encode(), hashlib.sha256).hexdigest()[: self.length]
 
-    def issue(self, request: web.Request, response: web.StreamResponse | None = None) -> tuple[str, str | None]:
+
+class CsrfTokens(_Signer):
+    """Double-submit: a random value in an HttpOnly SameSite=Lax cookie, and its HMAC in the form."""
+
+    purpose = "csrf"
+    length = 40
+
+    def issue(self, request: web.Request) -> tuple[str, str | None]:
         """Return (form token, cookie value to set or None if the request already has one)."""
         cookie = request.cookies.get(CSRF_COOKIE)
         new_cookie = None
@@ -96,15 +106,11 @@ class CsrfTokens:
         response.set_cookie(CSRF_COOKIE, value, httponly=True, samesite="Lax", secure=secure, path="/")
 
 
-class ViewerIds:
+class ViewerIds(_Signer):
     """Who marks interest: an id the server issues in a signed cookie, so that "once each" cannot be
     dodged by inventing ids. Clients without the cookie (scripts) count once per connection."""
 
-    def __init__(self, secret: str) -> None:
-        self._key = hashlib.sha256(("viewer:" + secret).encode()).digest()
-
-    def _sign(self, value: str) -> str:
-        return hmac.new(self._key, value.encode(), hashlib.sha256).hexdigest()[:32]
+    purpose = "viewer"
 
     def verify(self, cookie: str | None) -> str | None:
         if not cookie or cookie.count(".") != 1:
