@@ -177,8 +177,8 @@ def _insert_rows(conn: Connection, table: Table, rows: list[tuple[Any, ...]], co
 
     On SQLite they go to the driver as one multi-row INSERT … VALUES (…), (…): SQLAlchemy's per-row
     parameter processing cost more than the database work itself, and the driver's executemany
-    gives up and retakes the GIL for every row, each time waiting for the busy event loop to let
-    go of it (bench/intake.py). Values must already be in their stored form (_sqlite_datetime)."""
+    steps (and releases the GIL) once per row (bench/intake.py). Values must already be in their
+    stored form (_sqlite_datetime)."""
     columns = columns or [c.name for c in table.columns]
     if conn.dialect.name != "sqlite":
         conn.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])

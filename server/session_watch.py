@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 
 import socketio
 
-from moderation.errors import NotFound
 from moderation.sessions import Session
 from moderation.store import QuestionView, Store
 
@@ -92,7 +91,5 @@ class SessionWatch:
                     # by its id alone.
                     body = question.public_dict() if question.public else {"id": question.id, "public": False}
                     await self.sio.emit("question", body, room=room(question.session_id), namespace="/viewer")
-            except NotFound:
-                pass
             except Exception:
                 log.exception("session poll failed; retrying")
