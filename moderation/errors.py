@@ -73,3 +73,17 @@ class Problems:
             err = ValidationError(first.reason, field=first.field, **first.params)
             err.params["all"] = self.items
             raise err
+
+
+class Unauthorized(DomainError):
+    code = "unauthorized"
+
+
+class Forbidden(DomainError):
+    code = "forbidden"
+
+
+class Conflict(DomainError):
+    """An action on a stale version: `question` carries the fresh state for the client."""
+
+    code = "conflict"

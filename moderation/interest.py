@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from . import schema as s
 from .errors import NotFound
-from .questions import PUBLIC_STATES, QuestionState
+from .questions import QuestionState, is_public
 
 
 @dataclass(frozen=True)
@@ -29,15 +30,28 @@ class InterestCount:
     counted: bool  # False when this viewer had already marked it
 
 
+def recount_interest(conn: Connection, question_ids: Iterable[int]) -> None:
+    """A question's interest: distinct viewers who marked it or a question merged into it."""
+    member = s.questions.alias("member")
+    members = select(member.c.id).where(or_(member.c.id == s.questions.c.id, member.c.merged_into == s.questions.c.id))
+    counted = (
+        select(func.count(func.distinct(s.interests.c.viewer_key)))
+        .where(s.interests.c.question_id.in_(members.scalar_subquery()))
+        .scalar_subquery()
+    )
+    conn.execute(update(s.questions).where(s.questions.c.id.in_(list(question_ids))).values(interest_count=counted))
+
+
 def write_interests(conn: Connection, items: list[InterestMark], now: datetime) -> list[Any]:
     ids = sorted({m.question_id for m in items})
     rows = {
         r.id: r
         for r in conn.execute(
-            select(s.questions.c.id, s.questions.c.session_id, s.questions.c.state).where(s.questions.c.id.in_(ids))
+            select(s.questions.c.id, s.questions.c.session_id, s.questions.c.state, s.questions.c.held).where(s.questions.c.id.in_(ids))
         )
     }
-    valid = [m for m in items if m.question_id in rows and QuestionState(rows[m.question_id].state) in PUBLIC_STATES]
+    valid = [m for m in items if m.question_id in rows and is_public(QuestionState(rows[m.question_id].state),
+                                                                    rows[m.question_id].held)]
     already = set()
     if valid:
         already = {
@@ -55,13 +69,7 @@ def write_interests(conn: Connection, items: list[InterestMark], now: datetime) 
                 dialect_insert(s.interests).on_conflict_do_nothing(),
                 [{"question_id": q, "viewer_key": v, "created_at": now} for q, v in new],
             )
-        touched = {m.question_id for m in valid}
-        counted = (
-            select(func.count()).select_from(s.interests).where(s.interests.c.question_id == s.questions.c.id)
-        ).scalar_subquery()
-        conn.execute(
-            update(s.questions).where(s.questions.c.id.in_(touched)).values(interest_count=counted)
-        )
+        recount_interest(conn, {m.question_id for m in valid})
     counts = {
         r.id: r.interest_count
         for r in conn.execute(
@@ -72,7 +80,7 @@ def write_interests(conn: Connection, items: list[InterestMark], now: datetime) 
     seen: set[tuple[int, str]] = set()
     for m in items:
         row = rows.get(m.question_id)
-        if row is None or QuestionState(row.state) not in PUBLIC_STATES:
+        if row is None or not is_public(QuestionState(row.state), row.held):
             results.append(NotFound("question_not_found", field="question_id"))
             continue
         pair = (m.question_id, m.viewer_key)

@@ -1,13 +1,9 @@
-"""A question's states and the moves between them. Each move is checked before anything is written.
-
-The full editorial workflow (routing, merging, the live queue) builds on these states; intake
-creates questions in `received`, and nothing is public until a moderator accepts it."""
+"""A question's states. Intake creates questions in `received`; nothing is public until a
+moderator accepts it. The moves between states are in moderation/workflow.py."""
 
 from __future__ import annotations
 
 import enum
-
-from .errors import InvalidTransition
 
 
 class QuestionState(enum.StrEnum):
@@ -48,20 +44,6 @@ class DeclineReason(enum.StrEnum):
     ABUSIVE = "abusive"
 
 
-ACTIONS: dict[str, tuple[frozenset[QuestionState], QuestionState]] = {
-    # action: (states it applies to, state it leads to)
-    "accept": (frozenset({QuestionState.RECEIVED, QuestionState.DECLINED}), QuestionState.ACCEPTED),
-    "decline": (
-        frozenset({QuestionState.RECEIVED, QuestionState.ACCEPTED, QuestionState.ROUTED, QuestionState.PREPARED}),
-        QuestionState.DECLINED,
-    ),
-}
-
-
-def check_action(action: str, current: QuestionState) -> QuestionState:
-    if action not in ACTIONS:
-        raise InvalidTransition("unknown_action", field="action", action=action)
-    sources, target = ACTIONS[action]
-    if current not in sources:
-        raise InvalidTransition("question_transition", field="action", action=action, current=current.value)
-    return target
+def is_public(state: QuestionState, held: bool) -> bool:
+    """Public once a moderator accepted it, unless it is a late question awaiting the head."""
+    return state in PUBLIC_STATES and not held

@@ -15,6 +15,7 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 
 
@@ -64,6 +66,9 @@ sessions = Table(
     Column("live_at", UTCDateTime),
     Column("closed_at", UTCDateTime),
     Column("published_at", UTCDateTime),
+    # The head's approval of the script (kịch bản): questions received after it are late.
+    Column("script_approved_at", UTCDateTime),
+    Column("script_approved_by", String(100)),
     # Every change stamps updated_at; running servers poll it to learn of changes made elsewhere
     # (the CLI, another node) and push them to viewers.
     Column("updated_at", UTCDateTime, nullable=False, index=True),
@@ -91,8 +96,26 @@ questions = Table(
     Column("interest_count", Integer, nullable=False, default=0),
     Column("version", Integer, nullable=False, default=1),
     Column("updated_at", UTCDateTime, nullable=False, index=True),
+    # -- the editorial board's work (nullable/defaulted: intake never writes them) --
+    Column("display_text", Text),  # the text shown on air when an editor edited it; `text` is kept
+    Column("department", String(200)),  # sở, ngành the question was routed to
+    Column("answer", Text),  # the department's prepared answer, or the written answer
+    Column("starred", Boolean, nullable=False, default=False, server_default=false()),
+    # Late (received after the script) and accepted by an editor: off the public list until the
+    # head approves it.
+    Column("held", Boolean, nullable=False, default=False, server_default=false()),
+    Column("queue_position", Integer),
+    Column("merged_into", Integer),
+    Column("merged_count", Integer, nullable=False, default=0, server_default="0"),
+    Column("protected", Boolean, nullable=False, default=False, server_default=false()),  # complaint/denunciation: identity hidden
+    Column("forward_due", UTCDateTime),
+    Column("confirmed_by", String(100)),  # the officer who accepted it (for the register)
+    Column("aired_at", UTCDateTime),
+    Column("answered_at", UTCDateTime),
     UniqueConstraint("session_id", "idempotency_key", name="uq_questions_idempotency"),
     UniqueConstraint("session_id", "number", name="uq_questions_number"),
+    # a moderator's catch-up after a drop: what changed in this session since a cursor
+    Index("ix_questions_session_updated", "session_id", "updated_at"),
 )
 
 askers = Table(
@@ -132,4 +155,49 @@ users = Table(
     Column("password_hash", String(200), nullable=False),
     Column("disabled", Boolean, nullable=False, default=False),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("department", String(200)),  # responders: the sở, ngành they answer for
+    Column("failed_logins", Integer, nullable=False, default=0, server_default="0"),
+    Column("locked_until", UTCDateTime),
+)
+
+# Bearer tokens for scripts and the portal's back end: only a SHA-256 of the token is kept (tokens
+# are 256 random bits, so a slow hash would add nothing).
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", ForeignKey("users.id"), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("label", String(100), nullable=False, default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
+)
+
+# Signed-in staff: the cookie holds a random token, the store its SHA-256, so signing out (or an
+# admin disabling the user) ends the session on every node.
+staff_sessions = Table(
+    "staff_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", ForeignKey("users.id"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime),
+)
+
+# The audit log: append-only (triggers refuse UPDATE and DELETE), each row chained to the one
+# before by a SHA-256 over its content and the previous hash (moderation/audit.py).
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("session_id", Integer),
+    Column("question_id", Integer),
+    Column("detail", JSON, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
 )

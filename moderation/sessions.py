@@ -88,6 +88,12 @@ class Session:
     live_at: datetime | None = None
     closed_at: datetime | None = None
     updated_at: datetime | None = None
+    script_approved_at: datetime | None = None
+    script_approved_by: str | None = None
+
+    def is_late(self, received_at: datetime) -> bool:
+        """Received after the head approved the script (kịch bản): a late question."""
+        return self.script_approved_at is not None and received_at >= self.script_approved_at
 
     @property
     def public(self) -> bool:
@@ -126,6 +132,9 @@ class Session:
             {"key": d.key, "days_before": d.days_before, "due": d.due.isoformat()} for d in self.deadlines()
         ]
         data["closed_at"] = self.closed_at.isoformat() if self.closed_at else None
+        data["live_at"] = self.live_at.isoformat() if self.live_at else None
+        data["script_approved_at"] = self.script_approved_at.isoformat() if self.script_approved_at else None
+        data["script_approved_by"] = self.script_approved_by
         return data
 
 

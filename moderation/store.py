@@ -8,25 +8,25 @@ the same through asyncpg, with row locks where SQLite relies on its single write
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import argon2
-from sqlalchemy import Engine, event, insert, select, update
+from sqlalchemy import Engine, event, false, insert, select, update
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from . import audit
 from . import schema as s
 from .asker import Asker, AskerKind, NameShown
 from .errors import NotFound, ValidationError
 from .intake import Receipt, write_submissions
 from .interest import InterestCount, InterestMark, write_interests
-from .questions import PUBLIC_STATES, DeclineReason, QuestionState, check_action
+from .questions import PUBLIC_STATES, QuestionState, is_public
 from .receipts import normalize_receipt
+from .roles import CLI_ACTOR, Actor
 from .sessions import Session, SessionDraft, SessionState, check_transition
 from .submission import IDEMPOTENCY_KEY, MAX_ID, Submission
 from .writer import BatchWriter
@@ -37,8 +37,6 @@ log = logging.getLogger(__name__)
 # made with hide_parameters=True, so a database error's message carries no parameters either).
 logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
-ROLES = ("admin", "editor", "head", "chair", "responder")
-_hasher = argon2.PasswordHasher()
 
 
 def sqlite_url(data_dir: Path) -> str:
@@ -87,14 +85,14 @@ def _make_engine(url: str, *, writer: bool) -> AsyncEngine:
 
 @dataclass
 class QuestionView:
-    """A question as the store hands it out; identity is separate (see register / asker)."""
+    """A question as the store hands it out; the asker's identity only when asked for (staff)."""
 
     id: int
     session_id: int
     number: int
     receipt: str
     field: str | None
-    text: str
+    text: str  # as the asker sent it (the register's text)
     state: QuestionState
     public_name: str
     asker_kind: str
@@ -103,41 +101,78 @@ class QuestionView:
     interest_count: int
     version: int
     channel: str
+    updated_at: datetime | None = None
+    display_text: str | None = None  # edited for air by a moderator
+    department: str | None = None
+    answer: str | None = None
+    starred: bool = False
+    held: bool = False
+    queue_position: int | None = None
+    merged_into: int | None = None
+    merged_count: int = 0
+    protected: bool = False
+    forward_due: datetime | None = None
+    confirmed_by: str | None = None
+    aired_at: datetime | None = None
+    answered_at: datetime | None = None
+    asker: Asker | None = None
 
     @property
     def public(self) -> bool:
-        return self.state in PUBLIC_STATES
+        return is_public(self.state, self.held)
+
+    @property
+    def shown_text(self) -> str:
+        """What the public, the chair and the overlay read: the edited text if there is one."""
+        return self.display_text or self.text
 
     def public_dict(self) -> dict[str, Any]:
         """What the public, the chair and the overlay may see: never phone or address."""
         return {
             "id": self.id,
             "field": self.field,
-            "text": self.text,
+            "text": self.shown_text,
             "state": self.state.value,
             "public_name": self.public_name,
             "asker_kind": self.asker_kind,
             "received_at": self.received_at.isoformat(),
             "interest_count": self.interest_count,
+            "merged_count": self.merged_count,
+            # a written answer is public once the head approved it (that approval is the state)
+            "answer": self.answer if self.state is QuestionState.ANSWERED_IN_WRITING else None,
         }
 
 
+_OPTIONAL = ("updated_at", "display_text", "department", "answer", "queue_position", "merged_into", "forward_due",
+             "confirmed_by", "aired_at", "answered_at")
+
+
 def _question(row: Row[Any]) -> QuestionView:
+    m = row._mapping
+    asker = None
+    if "phone" in m:  # joined with askers (staff reads)
+        asker = Asker(AskerKind(m["asker_kind"]), m["name"], m["address"], m["phone"], NameShown(m["name_shown"]))
     return QuestionView(
-        id=row.id,
-        session_id=row.session_id,
-        number=row.number,
-        receipt=row.receipt,
-        field=row.field,
-        text=row.text,
-        state=QuestionState(row.state),
-        public_name=row.public_name,
-        asker_kind=row.asker_kind,
-        received_at=row.received_at,
-        decline_reason=row.decline_reason,
-        interest_count=row.interest_count,
-        version=row.version,
-        channel=row.channel,
+        id=m["id"],
+        session_id=m["session_id"],
+        number=m["number"],
+        receipt=m["receipt"],
+        field=m["field"],
+        text=m["text"],
+        state=QuestionState(m["state"]),
+        public_name=m["public_name"],
+        asker_kind=m["asker_kind"],
+        received_at=m["received_at"],
+        decline_reason=m["decline_reason"],
+        interest_count=m["interest_count"],
+        version=m["version"],
+        channel=m["channel"],
+        starred=bool(m.get("starred", False)),
+        held=bool(m.get("held", False)),
+        merged_count=m.get("merged_count") or 0,
+        protected=bool(m.get("protected", False)),
+        asker=asker,
+        **{k: m.get(k) for k in _OPTIONAL},
     )
 
 
@@ -158,6 +193,8 @@ def _session(row: Row[Any]) -> Session:
         live_at=row.live_at,
         closed_at=row.closed_at,
         updated_at=row.updated_at,
+        script_approved_at=row.script_approved_at,
+        script_approved_by=row.script_approved_by,
     )
 
 
@@ -194,7 +231,7 @@ class Store:
 
     # -- sessions -----------------------------------------------------------------------------
 
-    async def create_session(self, draft: SessionDraft) -> Session:
+    async def create_session(self, draft: SessionDraft, actor: Actor = CLI_ACTOR) -> Session:
         draft.validate()
         now = datetime.now(UTC)
         async with self.write_engine.begin() as conn:
@@ -215,9 +252,10 @@ class Store:
                 },
             )
             session_id = result.scalar_one()
+            await conn.run_sync(audit.append, actor, "session_create", now, session_id=session_id, title=draft.title)
         return await self.get_session(session_id)
 
-    async def transition_session(self, session_id: int, target: SessionState) -> Session:
+    async def transition_session(self, session_id: int, target: SessionState, actor: Actor = CLI_ACTOR) -> Session:
         """Move a session on. Closing takes the same write lock as intake batches, so every
         question committed before it is kept and every one after it is refused."""
         async with self.write_engine.begin() as conn:
@@ -240,6 +278,8 @@ class Store:
                 .where(s.sessions.c.id == session_id)
                 .values(state=target.value, updated_at=now, **{stamp: now})
             )
+            await conn.run_sync(audit.append, actor, f"session_{target.value}", now, session_id=session_id,
+                                before=current, after=target.value)
         log.info("session %s is now %s", session_id, target.value)
         return await self.get_session(session_id)
 
@@ -303,6 +343,7 @@ class Store:
                 select(s.questions)
                 .where(s.questions.c.session_id == session_id)
                 .where(s.questions.c.state.in_([st.value for st in PUBLIC_STATES]))
+                .where(s.questions.c.held == false())
                 .order_by(s.questions.c.interest_count.desc(), s.questions.c.id)
             )
             return [_question(r) for r in rows]
@@ -318,28 +359,15 @@ class Store:
             )
             return [_question(r) for r in rows]
 
-    async def apply_action(
-        self, question_id: int, action: str, *, version: int | None = None, reason: str | None = None
-    ) -> QuestionView:
-        """A moderator's move on a question; the transition is checked before anything is written."""
-        async with self.write_engine.begin() as conn:
-            now = datetime.now(UTC)  # under the write lock, see transition_session
-            row = (await conn.execute(select(s.questions).where(s.questions.c.id == question_id))).first()
-            if row is None:
-                raise NotFound("question_not_found", field="question_id")
-            if version is not None and row.version != version:
-                raise ValidationError("stale_version", field="version", current=row.version)
-            target = check_action(action, QuestionState(row.state))
-            values: dict[str, Any] = {"state": target.value, "version": row.version + 1, "updated_at": now}
-            if target is QuestionState.DECLINED:
-                try:
-                    values["decline_reason"] = DeclineReason(reason or "").value
-                except ValueError:
-                    raise ValidationError("bad_decline_reason", field="reason") from None
-            else:
-                values["decline_reason"] = None
-            await conn.execute(update(s.questions).where(s.questions.c.id == question_id).values(**values))
-        return await self.get_question(question_id)
+    async def apply_action(self, question_id: int, action: str, *, version: int | None = None,
+                           actor: Actor = CLI_ACTOR, **params: Any) -> QuestionView:
+        """One action on one question (see moderation/board.py); without `version`, on the current one."""
+        from .board import Board
+
+        if version is None:
+            version = (await self.get_question(question_id)).version
+        outcome = await Board(self).act(question_id, action, version, params, actor)
+        return outcome.question
 
     async def register(self, session_id: int) -> list[dict[str, Any]]:
         """The register (sổ ghi chép): every question with the asker's full identity. Staff only."""
@@ -372,40 +400,3 @@ class Store:
                     }
                 )
             return out
-
-    # -- users --------------------------------------------------------------------------------
-
-    async def add_user(self, name: str, role: str, password: str) -> int:
-        if role not in ROLES:
-            raise ValidationError("bad_role", field="role", roles=", ".join(ROLES))
-        if len(password) < 10:
-            raise ValidationError("weak_password", field="password", min=10)
-        name = name.strip()
-        if not name:
-            raise ValidationError("required", field="name")
-        # argon2 is deliberately slow (~50 ms of CPU): never on the event loop, never while holding
-        # the database's write lock.
-        password_hash = await asyncio.to_thread(_hasher.hash, password)
-        async with self.write_engine.begin() as conn:
-            exists = (await conn.execute(select(s.users.c.id).where(s.users.c.name == name))).first()
-            if exists:
-                raise ValidationError("user_exists", field="name")
-            result = await conn.execute(
-                insert(s.users).returning(s.users.c.id),
-                {"name": name, "role": role, "password_hash": password_hash, "disabled": False,
-                 "created_at": datetime.now(UTC)},
-            )
-            return int(result.scalar_one())
-
-    async def verify_user(self, name: str, password: str) -> dict[str, Any] | None:
-        async with self.read_engine.connect() as conn:
-            row = (await conn.execute(select(s.users).where(s.users.c.name == name))).first()
-        if row is None or row.disabled:
-            return None
-        try:
-            await asyncio.to_thread(_hasher.verify, row.password_hash, password)
-        except argon2.exceptions.VerificationError:
-            return None
-        return {"id": row.id, "name": row.name, "role": row.role}
-
-

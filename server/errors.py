@@ -17,6 +17,8 @@ HTTP_STATUS = {
     "rate_limited": 429,
     "invalid_state": 409,
     "forbidden": 403,
+    "unauthorized": 401,
+    "conflict": 409,
     "internal": 503,
 }
 

@@ -1,0 +1,354 @@
+"""The editorial board's work on the store: actions on questions, the live queue, what is on air,
+session actions, identity reveals, and the reads the staff screens need.
+
+Each action runs in one write transaction with its audit entry: the version is compared, the move
+is checked (moderation/workflow.py), the rows change, the entry is chained, and only after the
+commit does the caller announce anything. On SQLite the write lock serialises actions; on
+PostgreSQL the rows are locked FOR UPDATE (and the session row for queue and on-air changes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import false, func, select, update
+from sqlalchemy.engine import Connection, Row
+
+from . import audit
+from . import schema as s
+from . import workflow as wf
+from .errors import Conflict, Forbidden, InvalidTransition, NotFound
+from .interest import recount_interest
+from .questions import PUBLIC_STATES, DeclineReason, QuestionState
+from .roles import BOARD, HEADS, Actor, Role
+from .sessions import Session, SessionState
+
+if TYPE_CHECKING:
+    from .store import QuestionView, Store
+
+S = QuestionState
+FORWARD_WITHIN = timedelta(days=3)  # outside the chair's remit: forwarded within 3 days (Điều 10.4)
+CUE_NEXT = 5  # how many queued questions the chair sees coming
+SESSION_TARGETS = {"announce": SessionState.ANNOUNCED, "start": SessionState.LIVE, "close": SessionState.CLOSED,
+                   "publish": SessionState.PUBLISHED}
+
+
+@dataclass
+class Outcome:
+    """What an action changed, read back after the commit, for the caller to announce."""
+
+    question: QuestionView
+    others: list[QuestionView] = field(default_factory=list)
+    queue_changed: bool = False
+    on_air_changed: bool = False
+
+    @property
+    def changed(self) -> list[QuestionView]:
+        return [self.question, *self.others]
+
+
+@dataclass
+class _Effect:
+    ids: list[int]
+    queue_changed: bool = False
+    on_air_changed: bool = False
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _lock(q: Any, conn: Connection) -> Any:
+    return q.with_for_update() if conn.dialect.name == "postgresql" else q
+
+
+def _queue(conn: Connection, session_id: int) -> list[int]:
+    return [r.id for r in conn.execute(
+        select(s.questions.c.id).where(s.questions.c.session_id == session_id)
+        .where(s.questions.c.state == S.QUEUED.value).order_by(s.questions.c.queue_position, s.questions.c.id))]
+
+
+def _renumber(conn: Connection, order: list[int], skip: int) -> None:
+    """Positions 1..n in `order`. Queue order is not part of a question's version (reordering must
+    not make everyone's open cards stale): consoles get the whole order in a `queue` event."""
+    for position, qid in enumerate(order, 1):
+        if qid != skip:
+            conn.execute(update(s.questions).where(s.questions.c.id == qid).values(queue_position=position))
+
+
+def _last_actor(conn: Connection, question_id: int) -> str:
+    name = conn.execute(select(s.audit_log.c.actor).where(s.audit_log.c.question_id == question_id)
+                        .order_by(s.audit_log.c.id.desc()).limit(1)).scalar()
+    return name or "?"
+
+
+def _apply(conn: Connection, row: Row[Any], session: Row[Any], action: str, params: dict[str, Any], actor: Actor,
+           now: datetime) -> _Effect:
+    """Carry out one checked action on a locked row; returns what changed."""
+    state = S(row.state)
+    effect = _Effect([row.id])
+    values: dict[str, Any] = {}
+    queue = _queue(conn, row.session_id) if state is S.QUEUED or action in ("queue", "requeue") else []
+
+    def leave_queue() -> None:
+        if state is S.QUEUED:
+            _renumber(conn, [q for q in queue if q != row.id], row.id)
+            values["queue_position"] = None
+            effect.queue_changed = True
+
+    if action == "accept":
+        late = session.script_approved_at is not None and row.received_at >= session.script_approved_at
+        values.update(state=S.ACCEPTED.value, decline_reason=None, forward_due=None, confirmed_by=actor.name,
+                      held=late and actor.role not in HEADS)
+    elif action == "decline":
+        reason = wf.decline_reason(params)
+        leave_queue()
+        values.update(decline_reason=reason.value, held=False)
+        if reason is DeclineReason.OUTSIDE_CHAIR_REMIT:
+            values.update(state=S.FORWARDED.value, forward_due=now + FORWARD_WITHIN)
+        else:
+            values.update(state=S.DECLINED.value)
+            if reason is DeclineReason.COMPLAINT_OR_DENUNCIATION:
+                values["protected"] = True  # formal channel; identity hidden from all but the head
+    elif action == "edit":
+        text = wf.edited_text(params)
+        values["display_text"] = None if text == row.text else text
+    elif action == "classify":
+        values["field"] = wf.field_of(params, list(session.fields))
+    elif action == "route":
+        values.update(department=wf.department(params), state=S.ROUTED.value)
+    elif action == "answer":
+        values["answer"] = wf.answer_text(params)
+        if state is not S.QUEUED:
+            values["state"] = S.PREPARED.value
+    elif action == "approve_answer":
+        if not row.answer:
+            raise InvalidTransition("needs_answer", field="answer")
+        values.update(state=S.ANSWERED_IN_WRITING.value, answered_at=now)
+    elif action == "merge":
+        effect.ids += _merge(conn, row, wf.question_ref(params, "into"), now)
+        values.update(state=S.MERGED.value, merged_into=effect.ids[1])
+    elif action == "star":
+        values["starred"] = wf.flag(params, "starred")
+    elif action == "queue":
+        values.update(state=S.QUEUED.value, queue_position=len(queue) + 1)
+        effect.queue_changed = True
+    elif action == "unqueue":
+        leave_queue()
+        values["state"] = (S.PREPARED if row.answer else S.ROUTED if row.department else S.ACCEPTED).value
+    elif action == "reorder":
+        order = [q for q in queue if q != row.id]
+        order.insert(min(wf.position(params), len(order)), row.id)
+        _renumber(conn, order, row.id)
+        values["queue_position"] = order.index(row.id) + 1
+        effect.queue_changed = True
+    elif action == "air":
+        on_air = conn.execute(select(s.questions.c.number).where(s.questions.c.session_id == row.session_id)
+                              .where(s.questions.c.state == S.ON_AIR.value)).first()
+        if on_air is not None:
+            raise InvalidTransition("another_on_air", field="action", number=on_air.number)
+        leave_queue()
+        values.update(state=S.ON_AIR.value, aired_at=now, answered_at=None)
+        effect.on_air_changed = True
+    elif action == "done":
+        values.update(state=S.ANSWERED_LIVE.value, answered_at=now)
+        effect.on_air_changed = True
+    elif action == "requeue":
+        _renumber(conn, [row.id, *queue], row.id)
+        values.update(state=S.QUEUED.value, queue_position=1, aired_at=None)
+        effect.queue_changed = effect.on_air_changed = True
+    elif action == "approve":
+        if not row.held:
+            raise InvalidTransition("not_held", field="action")
+        values["held"] = False
+    values.update(version=row.version + 1, updated_at=now)
+    conn.execute(update(s.questions).where(s.questions.c.id == row.id).values(**values))
+    if action == "merge":
+        recount_interest(conn, [effect.ids[1]])
+    changed = {k: v for k, v in values.items() if k not in ("version", "updated_at")}
+    audit.append(conn, actor, action, now, session_id=row.session_id, question_id=row.id,
+                 before={k: _jsonable(row._mapping[k]) for k in changed} | {"version": row.version},
+                 after={k: _jsonable(v) for k, v in changed.items()} | {"version": row.version + 1},
+                 params={k: v for k, v in params.items() if k in ("reason", "into", "position", "starred")})
+    return effect
+
+
+def _merge(conn: Connection, row: Row[Any], into: int, now: datetime) -> list[int]:
+    """Fold `row` into the representative question `into`: its askers (and those already folded
+    into it) and its interest are counted there."""
+    target = conn.execute(_lock(select(s.questions).where(s.questions.c.id == into), conn)).first()
+    if (target is None or target.session_id != row.session_id or target.id == row.id
+            or S(target.state) in (S.MERGED, S.DECLINED, S.FORWARDED)):
+        raise InvalidTransition("bad_merge_target", field="into")
+    children = [r.id for r in conn.execute(select(s.questions.c.id).where(s.questions.c.merged_into == row.id))]
+    if children:
+        conn.execute(update(s.questions).where(s.questions.c.id.in_(children)).values(merged_into=target.id))
+    conn.execute(update(s.questions).where(s.questions.c.id == target.id).values(
+        merged_count=target.merged_count + 1 + row.merged_count, version=target.version + 1, updated_at=now))
+    return [target.id]
+
+
+def _act(conn: Connection, question_id: int, action: str, version: int, params: dict[str, Any],
+         actor: Actor) -> _Effect:
+    now = datetime.now(UTC)  # under the write lock: pollers look back only seconds
+    row = conn.execute(_lock(select(s.questions).where(s.questions.c.id == question_id), conn)).first()
+    if row is None:
+        raise NotFound("question_not_found", field="question_id")
+    session = conn.execute(_lock(select(s.sessions).where(s.sessions.c.id == row.session_id), conn)).first()
+    wf.check_action(action, actor, S(row.state), row.department)
+    if row.version != version:
+        raise Conflict("stale_version_conflict", field="version", current=row.version,
+                       by=_last_actor(conn, row.id))
+    return _apply(conn, row, session, action, params, actor, now)
+
+
+def _done_next(conn: Connection, session_id: int, question_id: int, actor: Actor) -> _Effect:
+    """The chair's one control: the question on air is answered, the first in the queue goes on."""
+    now = datetime.now(UTC)
+    session = conn.execute(_lock(select(s.sessions).where(s.sessions.c.id == session_id), conn)).first()
+    if session is None:
+        raise NotFound("session_not_found", field="session_id")
+    row = conn.execute(_lock(select(s.questions).where(s.questions.c.id == question_id), conn)).first()
+    if row is None or row.session_id != session_id or S(row.state) is not S.ON_AIR:
+        raise InvalidTransition("not_on_air", field="question_id")
+    wf.check_action("done", actor, S.ON_AIR, row.department)
+    effect = _apply(conn, row, session, "done", {}, actor, now)
+    queue = _queue(conn, session_id)
+    if queue:
+        nxt = conn.execute(_lock(select(s.questions).where(s.questions.c.id == queue[0]), conn)).first()
+        effect.ids += _apply(conn, nxt, session, "air", {}, actor, now).ids
+        effect.queue_changed = True
+    return effect
+
+
+class Board:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def act(self, question_id: int, action: str, version: Any, params: dict[str, Any],
+                  actor: Actor) -> Outcome:
+        """Raises a DomainError (Conflict on a stale version) with nothing written."""
+        version = wf.parse_version(version)
+        async with self.store.write_engine.begin() as conn:
+            effect = await conn.run_sync(_act, question_id, action, version, params, actor)
+        return await self._outcome(effect)
+
+    async def done_next(self, session_id: int, question_id: Any, actor: Actor) -> Outcome:
+        if not isinstance(question_id, int) or isinstance(question_id, bool):
+            raise InvalidTransition("not_on_air", field="question_id")
+        async with self.store.write_engine.begin() as conn:
+            effect = await conn.run_sync(_done_next, session_id, question_id, actor)
+        return await self._outcome(effect)
+
+    async def _outcome(self, effect: _Effect) -> Outcome:
+        fresh = {q.id: q for q in await self.questions(ids=effect.ids)}
+        return Outcome(fresh[effect.ids[0]], [fresh[i] for i in effect.ids[1:]], effect.queue_changed,
+                       effect.on_air_changed)
+
+    async def session_action(self, session_id: int, action: Any, actor: Actor) -> Session:
+        action = wf.check_session_action(action, actor)
+        if action in SESSION_TARGETS:
+            return await self.store.transition_session(session_id, SESSION_TARGETS[action], actor)
+        async with self.store.write_engine.begin() as conn:
+            now = datetime.now(UTC)
+            row = (await conn.execute(_lock(select(s.sessions).where(s.sessions.c.id == session_id),
+                                            conn.sync_connection))).first()
+            if row is None:
+                raise NotFound("session_not_found", field="session_id")
+            if row.script_approved_at is not None:
+                raise InvalidTransition("script_already_approved", field="action",
+                                        at=row.script_approved_at.isoformat(timespec="minutes"))
+            await conn.execute(update(s.sessions).where(s.sessions.c.id == session_id).values(
+                script_approved_at=now, script_approved_by=actor.name, updated_at=now))
+            await conn.run_sync(audit.append, actor, action, now, session_id=session_id)
+        return await self.store.get_session(session_id)
+
+    async def reveal(self, question_id: int, reason: Any, actor: Actor) -> dict[str, str]:
+        """The asker's full identity, for a stated reason; the reveal is audited before it is shown."""
+        if actor.role not in BOARD:
+            raise Forbidden("forbidden_action", field="action", action="reveal", role=actor.role.value)
+        reason = wf.reveal_reason(reason)
+        async with self.store.write_engine.begin() as conn:
+            found = await self.questions(ids=[question_id], conn=conn)
+            if not found:
+                raise NotFound("question_not_found", field="question_id")
+            question = found[0]
+            if question.protected and not actor.sees_protected:
+                raise Forbidden("protected_identity", field="question_id")
+            await conn.run_sync(audit.append, actor, "reveal", datetime.now(UTC), session_id=question.session_id,
+                                question_id=question_id, reason=reason)
+        assert question.asker is not None
+        return question.asker.full()
+
+    # -- reads --------------------------------------------------------------------------------
+
+    async def questions(self, *, session_id: int | None = None, ids: list[int] | None = None,
+                        since: datetime | None = None, department: str | None = None,
+                        conn: Any = None) -> list[QuestionView]:
+        """Questions with their askers (staff reads; masking is the view's job)."""
+        from .store import _question
+
+        q = (select(s.questions, s.askers.c.name, s.askers.c.address, s.askers.c.phone, s.askers.c.name_shown)
+             .join(s.askers, s.askers.c.question_id == s.questions.c.id).order_by(s.questions.c.id))
+        if session_id is not None:
+            q = q.where(s.questions.c.session_id == session_id)
+        if ids is not None:
+            q = q.where(s.questions.c.id.in_(ids))
+        if since is not None:
+            q = q.where(s.questions.c.updated_at >= since)
+        if department is not None:
+            q = q.where(s.questions.c.department == department)
+        if conn is not None:
+            return [_question(r) for r in await conn.execute(q)]
+        async with self.store.read_engine.connect() as read:
+            return [_question(r) for r in await read.execute(q)]
+
+    async def queue(self, session_id: int) -> list[int]:
+        async with self.store.read_engine.connect() as conn:
+            return await conn.run_sync(_queue, session_id)
+
+    async def cue(self, session_id: int) -> tuple[QuestionView | None, list[QuestionView]]:
+        """What is on air and what comes next (no identity is read)."""
+        from .store import _question
+
+        async with self.store.read_engine.connect() as conn:
+            rows = await conn.execute(
+                select(s.questions).where(s.questions.c.session_id == session_id)
+                .where(s.questions.c.state.in_([S.ON_AIR.value, S.QUEUED.value]))
+                .order_by(s.questions.c.queue_position, s.questions.c.id))
+            found = [_question(r) for r in rows]
+        now = next((q for q in found if q.state is S.ON_AIR), None)
+        return now, [q for q in found if q.state is S.QUEUED][:CUE_NEXT]
+
+    async def on_air(self, session_id: int) -> QuestionView | None:
+        return (await self.cue(session_id))[0]
+
+    async def stats(self, session_id: int) -> dict[str, Any]:
+        """The transparency counts on the public session page."""
+        async with self.store.read_engine.connect() as conn:
+            rows = (await conn.execute(
+                select(s.questions.c.state, s.questions.c.decline_reason, s.questions.c.held, func.count())
+                .where(s.questions.c.session_id == session_id)
+                .group_by(s.questions.c.state, s.questions.c.decline_reason, s.questions.c.held))).all()
+        out: dict[str, Any] = {"session_id": session_id, "received": 0, "accepted": 0, "answered_live": 0,
+                               "answered_in_writing": 0, "forwarded": 0, "merged": 0, "declined": {}}
+        for state, reason, held, n in rows:
+            out["received"] += n
+            st = S(state)
+            if st in PUBLIC_STATES and not held:
+                out["accepted"] += n
+            if st in (S.ANSWERED_LIVE, S.ANSWERED_IN_WRITING, S.FORWARDED, S.MERGED):
+                out[st.value] += n
+            elif st is S.DECLINED:
+                out["declined"][reason or "other"] = out["declined"].get(reason or "other", 0) + n
+        return out
+
+    async def departments(self, session_id: int) -> list[str]:
+        """Routing suggestions: responders' departments and those already used in this session."""
+        async with self.store.read_engine.connect() as conn:
+            users = await conn.execute(select(s.users.c.department).where(s.users.c.role == Role.RESPONDER.value)
+                                       .where(s.users.c.disabled == false()))
+            used = await conn.execute(select(s.questions.c.department).where(s.questions.c.session_id == session_id)
+                                      .where(s.questions.c.department.is_not(None)).distinct())
+            return sorted({d for (d,) in [*users, *used] if d})
