@@ -369,8 +369,9 @@ class Store:
         outcome = await Board(self).act(question_id, action, version, params, actor)
         return outcome.question
 
-    async def register(self, session_id: int) -> list[dict[str, Any]]:
-        """The register (sổ ghi chép): every question with the asker's full identity. Staff only."""
+    async def register(self, session_id: int, *, sees_protected: bool = True) -> list[dict[str, Any]]:
+        """The register (sổ ghi chép): every question with the asker's full identity. Staff only.
+        A complainant moved to the formal channel is named only to the head (`sees_protected`)."""
         await self.get_session(session_id)
         async with self.read_engine.connect() as conn:
             rows = await conn.execute(
@@ -383,17 +384,24 @@ class Store:
             )
             out = []
             for r in rows:
-                asker = Asker(AskerKind(r.asker_kind), r.name, r.address, r.phone, NameShown(r.name_shown))
+                asker = Asker(AskerKind(r.asker_kind), r.name, r.address, r.phone, NameShown(r.name_shown)).full()
+                if r.protected and not sees_protected:
+                    asker.update(name="", address="", phone="")
                 out.append(
                     {
                         "question_id": r.id,
                         "number": r.number,
                         "receipt": r.receipt,
-                        "asker": asker.full(),
+                        "asker": asker,
                         "field": r.field,
                         "text": r.text,
+                        "text_on_air": r.display_text,
                         "received_at": r.received_at.isoformat(),
                         "state": r.state,
+                        "decline_reason": r.decline_reason,
+                        "protected": bool(r.protected),
+                        "department": r.department,
+                        "confirmed_by": r.confirmed_by,
                         "channel": r.channel,
                         "consent_version": r.consent_version,
                         "idempotency_key": r.idempotency_key,

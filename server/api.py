@@ -56,7 +56,7 @@ async def cors(request: web.Request, handler: Any) -> web.StreamResponse:
     if allowed and request.method == "OPTIONS":
         response: web.StreamResponse = web.Response(status=204)
         response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
-        response.headers["Access-Control-Allow-Headers"] = "Content-Type"
+        response.headers["Access-Control-Allow-Headers"] = "Content-Type, Authorization"
         response.headers["Access-Control-Max-Age"] = "600"
     else:
         response = await handler(request)

@@ -9,15 +9,30 @@ from pathlib import Path
 import socketio
 from aiohttp import web
 
+from moderation.accounts import Accounts
 from moderation.store import Store
 
-from . import api
+from . import api, staff_api
+from .auth import StaffCsrf
+from .board_feed import BoardFeed
 from .config import Settings
 from .intake import Intake
-from .keys import intake_key, settings_key, sio_key, store_key, viewer_ids_key, watch_key
+from .keys import (
+    accounts_key,
+    feed_key,
+    intake_key,
+    settings_key,
+    sio_key,
+    staff_csrf_key,
+    store_key,
+    viewer_ids_key,
+    watch_key,
+)
+from .moderator import ChairNamespace, ModeratorNamespace
 from .pages import setup_pages
 from .security import origin_allowed
 from .session_watch import SessionWatch
+from .staff_pages import setup_staff
 from .viewer import ViewerNamespace
 
 log = logging.getLogger(__name__)
@@ -49,7 +64,10 @@ def create_app(settings: Settings) -> web.Application:
     app[sio_key] = sio
 
     app.add_routes(api.routes)
+    app.add_routes(staff_api.routes)
     setup_pages(app, settings.secret_key)
+    app[staff_csrf_key] = StaffCsrf(settings.secret_key)
+    setup_staff(app)
     app.router.add_static("/static/", STATIC_DIR, append_version=True)
     app.cleanup_ctx.append(_store_ctx)
     # Disconnect Socket.IO clients as shutdown begins: aiohttp would otherwise wait for their open
@@ -67,13 +85,20 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     store = await Store.open(settings.database_url, warm=True)
     sio = app[sio_key]
     watch = SessionWatch(store, sio, settings.session_poll_seconds)
+    feed = BoardFeed(store, sio, watch)
+    watch.on_changed_elsewhere = feed.changed_elsewhere
+    watch.on_session_changed = feed.session_changed
     await watch.start()
-    intake = Intake(settings, store, watch)
-    sio.register_namespace(ViewerNamespace(settings, intake, watch, app[viewer_ids_key]))
-    app[store_key], app[watch_key], app[intake_key] = store, watch, intake
+    intake = Intake(settings, store, watch, feed)
+    sio.register_namespace(ViewerNamespace(settings, intake, watch, app[viewer_ids_key], feed))
+    sio.register_namespace(ModeratorNamespace(feed))
+    sio.register_namespace(ChairNamespace(feed))
+    app[store_key], app[watch_key], app[intake_key], app[feed_key] = store, watch, intake, feed
+    app[accounts_key] = Accounts(store)
     log.info("store ready at %s", _safe_url(settings.database_url))
     yield
     await watch.stop()
+    await feed.close()
     await store.close()  # writes what is queued first
 
 

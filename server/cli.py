@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
 import gc
 import getpass
 import json
@@ -18,7 +17,11 @@ from typing import Any
 
 from aiohttp import web
 
+from moderation import audit
+from moderation.accounts import Accounts
 from moderation.errors import DomainError, ValidationError
+from moderation.register import to_csv, to_xlsx
+from moderation.roles import ROLES
 from moderation.sessions import DEFAULT_FIELDS, SessionDraft, SessionState
 from moderation.store import Store
 
@@ -57,8 +60,19 @@ def build_parser() -> argparse.ArgumentParser:
     user = sub.add_parser("user", help="staff accounts").add_subparsers(dest="user_command", required=True)
     add = user.add_parser("add", help="add a staff account; the password is read from standard input")
     add.add_argument("name")
-    add.add_argument("--role", required=True, choices=["admin", "editor", "head", "chair", "responder"])
+    add.add_argument("--role", required=True, choices=list(ROLES))
+    add.add_argument("--department", help="responders: the sở, ngành they answer for")
     _store_options(add)
+    token = user.add_parser("token", help="issue a bearer API token for scripts and the portal (printed once)")
+    token.add_argument("name")
+    token.add_argument("--label", default="", help="what the token is for")
+    _store_options(token)
+    tokens = user.add_parser("tokens", help="list API tokens (never the tokens themselves)")
+    tokens.add_argument("name", nargs="?")
+    _store_options(tokens)
+    revoke = user.add_parser("revoke", help="revoke an API token by its id")
+    revoke.add_argument("token_id", type=int)
+    _store_options(revoke)
 
     session = sub.add_parser("session", help="dialogue sessions").add_subparsers(dest="session_command", required=True)
     create = session.add_parser("create", help="create a session (draft); prints it as JSON")
@@ -83,7 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export = questions.add_parser("export", help="export a session's register (full identities: staff only)")
     export.add_argument("session_id", type=int)
-    export.add_argument("--format", choices=["csv", "jsonl"], default="jsonl")
+    export.add_argument("--format", choices=["csv", "jsonl", "xlsx"], default="jsonl")
+    export.add_argument("--include-protected", action="store_true",
+                        help="name complainants moved to the formal channel (the head's copy)")
     export.add_argument("--output", type=Path, help="a file (default: standard output)")
     _store_options(export)
     for verb in ("accept", "decline"):
@@ -92,6 +108,13 @@ def build_parser() -> argparse.ArgumentParser:
         if verb == "decline":
             p.add_argument("--reason", required=True)
         _store_options(p)
+
+    audit_cmd = sub.add_parser("audit", help="the audit log").add_subparsers(dest="audit_command", required=True)
+    _store_options(audit_cmd.add_parser("verify", help="check the hash chain; exit 1 if it is broken"))
+    show = audit_cmd.add_parser("show", help="the latest entries as JSON lines")
+    show.add_argument("--session", type=int)
+    show.add_argument("--limit", type=int, default=50)
+    _store_options(show)
 
     db = sub.add_parser("db", help="the store").add_subparsers(dest="db_command", required=True)
     _store_options(db.add_parser("upgrade", help="apply migrations (serve does this by itself)"))
@@ -135,11 +158,9 @@ def _parse_start(value: str) -> datetime:
 async def _command(args: argparse.Namespace, settings: Settings) -> None:
     async def run(store: Store) -> None:
         if args.command == "user":
-            # never echoed at a terminal; a script pipes it in
-            password = getpass.getpass("Mật khẩu / password: ") if sys.stdin.isatty() else sys.stdin.readline()
-            password = password.rstrip("\r\n")
-            user_id = await store.add_user(args.name, args.role, password)
-            _emit({"id": user_id, "name": args.name, "role": args.role})
+            await _user_command(args, store)
+        elif args.command == "audit":
+            await _audit_command(args, store)
         elif args.command == "session":
             await _session_command(args, store)
         elif args.command == "questions":
@@ -148,6 +169,37 @@ async def _command(args: argparse.Namespace, settings: Settings) -> None:
             _emit({"ok": True})
 
     await _with_store(settings, run)
+
+
+async def _user_command(args: argparse.Namespace, store: Store) -> None:
+    accounts = Accounts(store)
+    verb = args.user_command
+    if verb == "add":
+        # never echoed at a terminal; a script pipes it in
+        password = getpass.getpass("Mật khẩu / password: ") if sys.stdin.isatty() else sys.stdin.readline()
+        password = password.rstrip("\r\n")
+        user_id = await accounts.add_user(args.name, args.role, password, department=args.department)
+        _emit({"id": user_id, "name": args.name, "role": args.role, "department": args.department})
+    elif verb == "token":
+        _emit(await accounts.issue_token(args.name, args.label))
+    elif verb == "tokens":
+        for row in await accounts.list_tokens(args.name):
+            _emit(row)
+    elif verb == "revoke":
+        await accounts.revoke_token(args.token_id)
+        _emit({"ok": True, "revoked": args.token_id})
+
+
+async def _audit_command(args: argparse.Namespace, store: Store) -> None:
+    async with store.read_engine.connect() as conn:
+        if args.audit_command == "verify":
+            verdict = await conn.run_sync(audit.verify)
+            _emit(verdict.as_dict())
+            if not verdict.ok:
+                raise SystemExit(1)
+        else:
+            for entry in reversed(await conn.run_sync(audit.entries, session_id=args.session, limit=args.limit)):
+                _emit(entry)
 
 
 async def _session_command(args: argparse.Namespace, store: Store) -> None:
@@ -170,34 +222,25 @@ async def _session_command(args: argparse.Namespace, store: Store) -> None:
         _emit((await store.transition_session(args.id, target)).staff_dict())
 
 
-REGISTER_COLUMNS = ["question_id", "number", "receipt", "received_at", "state", "field", "text", "asker_kind",
-                    "asker_name", "asker_address", "asker_phone", "name_shown", "channel", "consent_version"]
-
-
 async def _questions_command(args: argparse.Namespace, store: Store) -> None:
     verb = args.questions_command
     if verb == "export":
-        rows = await store.register(args.session_id)
-        out = args.output.open("w", encoding="utf-8", newline="") if args.output else sys.stdout
-        try:
-            if args.format == "jsonl":
-                for row in rows:
-                    out.write(json.dumps(row, ensure_ascii=False) + "\n")
-            else:
-                # UTF-8 with BOM so that Excel, which the board's officers open it in, reads Vietnamese.
-                if args.output:
-                    out.write("\ufeff")
-                writer = csv.writer(out)
-                writer.writerow(REGISTER_COLUMNS)
-                for row in rows:
-                    a = row["asker"]
-                    writer.writerow([row["question_id"], row["number"], row["receipt"], row["received_at"],
-                                     row["state"], row["field"] or "", row["text"], a["kind"], a["name"],
-                                     a["address"], a["phone"], a["name_shown"], row["channel"],
-                                     row["consent_version"]])
-        finally:
-            if args.output:
-                out.close()
+        rows = await store.register(args.session_id, sees_protected=args.include_protected)
+        if args.format == "xlsx":
+            if not args.output:
+                raise SystemExit("doithoai: --format xlsx needs --output FILE")
+            title = (await store.get_session(args.session_id)).title
+            args.output.write_bytes(to_xlsx(rows, title))
+            return
+        if args.format == "jsonl":
+            text = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+        else:
+            # UTF-8 with BOM in a file, so that Excel, which the board's officers use, reads Vietnamese.
+            text = to_csv(rows, bom=bool(args.output))
+        if args.output:
+            args.output.write_text(text, encoding="utf-8", newline="")
+        else:
+            sys.stdout.write(text)
     else:
         question = await store.apply_action(args.question_id, verb, reason=getattr(args, "reason", None))
         _emit({"id": question.id, "state": question.state.value, "version": question.version})

@@ -32,6 +32,7 @@ class Settings:
     questions_per_connection_burst: int = 6
     interest_per_connection_per_minute: int = 120
     interest_per_ip_per_minute: int = 600
+    sign_ins_per_ip_per_minute: int = 20
     connections_per_ip_per_minute: int = 600
     secret_key: str = ""  # signs CSRF tokens; generated and kept in data_dir when empty
     session_poll_seconds: float = 0.5

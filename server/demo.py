@@ -8,7 +8,9 @@ import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from moderation.accounts import Accounts
 from moderation.consent import Channel
+from moderation.errors import ValidationError
 from moderation.sessions import SessionDraft, SessionState
 from moderation.store import Store
 from moderation.submission import parse_submission
@@ -33,7 +35,25 @@ DEMO_QUESTIONS = [
 ]
 
 
+# Demo accounts, one per role, all with DEMO_PASSWORD (printed in the banner: a demo, not a deployment).
+DEMO_PASSWORD = "doithoai-demo"  # noqa: S105 - printed in the banner on purpose
+DEMO_DEPARTMENT = "Sở Tài nguyên và Môi trường"
+DEMO_STAFF = [("quantri", "admin"), ("bientap", "editor"), ("bientap2", "editor"), ("truongban", "head"),
+              ("chutri", "chair"), ("sotnmt", "responder")]
+
+
+async def seed_staff(store: Store) -> None:
+    accounts = Accounts(store)
+    for name, role in DEMO_STAFF:
+        try:
+            await accounts.add_user(name, role, DEMO_PASSWORD,
+                                    department=DEMO_DEPARTMENT if role == "responder" else None)
+        except ValidationError:
+            pass  # already there from an earlier run
+
+
 async def seed(store: Store) -> int:
+    await seed_staff(store)
     for existing in await store.list_sessions():
         if existing.title == DEMO_TITLE and existing.state in (SessionState.ANNOUNCED, SessionState.LIVE):
             return existing.id
@@ -63,6 +83,12 @@ async def seed(store: Store) -> int:
             for v in range(3 - i):
                 await store.mark_interest(receipt.question_id, f"demo-viewer-{v:04d}")
     await store.transition_session(session.id, SessionState.LIVE)
+    # some of the board's work already done: one routed with a prepared answer, in the live queue
+    first = (await store.register(session.id))[0]["question_id"]
+    await store.apply_action(first, "route", department=DEMO_DEPARTMENT)
+    await store.apply_action(first, "answer", answer="Theo quy định, thời hạn cấp giấy chứng nhận lần đầu không "
+                             "quá 20 ngày làm việc kể từ ngày nhận đủ hồ sơ hợp lệ.")
+    await store.apply_action(first, "queue")
     return session.id
 
 
@@ -88,6 +114,11 @@ def run_demo(settings: Settings) -> None:
             "\n  doithoai demo is running (Ctrl+C to stop)\n"
             f"  Sessions:        {base}/\n"
             f"  Viewer page:     {base}/s/{session_id}\n"
+            f"  Staff sign-in:   {base}/login  (demo users: {', '.join(n for n, _ in DEMO_STAFF)};"
+            f" password {DEMO_PASSWORD})\n"
+            f"  Console:         {base}/mod/{session_id}\n"
+            f"  Chair screen:    {base}/chair/{session_id}\n"
+            f"  Overlay (OBS):   {base}/overlay/{session_id}\n"
             f"  Session API:     {base}/api/v1/sessions/{session_id}\n"
             f"  Health:          {base}/healthz\n"
             f"  Data directory:  {s.data_dir.resolve()}\n",

@@ -4,7 +4,7 @@ the durable write, and the acknowledgement. An `ok` ack is only ever built from 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from moderation.errors import DomainError, RateLimited, SessionClosed, SessionNotOpen, ValidationError
 from moderation.intake import Receipt
@@ -18,13 +18,17 @@ from .errors import error_body, internal_error_body
 from .ratelimit import RateLimiter
 from .session_watch import SessionWatch
 
+if TYPE_CHECKING:
+    from .board_feed import BoardFeed
+
 log = logging.getLogger(__name__)
 
 
 class Intake:
-    def __init__(self, settings: Settings, store: Store, watch: SessionWatch) -> None:
+    def __init__(self, settings: Settings, store: Store, watch: SessionWatch, feed: BoardFeed | None = None) -> None:
         self.store = store
         self.watch = watch
+        self.feed = feed
         on = settings.rate_limit
         self.per_ip = RateLimiter(settings.questions_per_ip_per_minute, settings.questions_per_ip_burst, enabled=on)
         self.per_connection = RateLimiter(
@@ -71,4 +75,7 @@ class Intake:
         # The writer checks the session's state again inside its transaction: that check is the one
         # that counts (the cache may be half a second old), and it still returns the receipt of a
         # question resent after the close if it was stored before it.
-        return await self.store.submit_question(submission)
+        receipt = await self.store.submit_question(submission)
+        if self.feed is not None and not receipt.duplicate:
+            self.feed.question_stored(submission.session_id, receipt.question_id)  # committed: tell the board
+        return receipt

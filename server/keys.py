@@ -8,12 +8,15 @@ import jinja2
 import socketio
 from aiohttp import web
 
+from moderation.accounts import Accounts
 from moderation.store import Store
 
 from .config import Settings
 from .security import CsrfTokens, ViewerIds
 
 if TYPE_CHECKING:
+    from .auth import StaffCsrf
+    from .board_feed import BoardFeed
     from .intake import Intake
     from .session_watch import SessionWatch
 
@@ -25,3 +28,6 @@ viewer_ids_key = web.AppKey("viewer_ids", ViewerIds)
 csrf_key = web.AppKey("csrf", CsrfTokens)
 intake_key: web.AppKey[Intake] = web.AppKey("intake")
 watch_key: web.AppKey[SessionWatch] = web.AppKey("session_watch")
+accounts_key = web.AppKey("accounts", Accounts)
+staff_csrf_key: web.AppKey[StaffCsrf] = web.AppKey("staff_csrf")
+feed_key: web.AppKey[BoardFeed] = web.AppKey("board_feed")

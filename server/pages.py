@@ -19,6 +19,7 @@ from .errors import HTTP_STATUS
 from .i18n import LANGS, message
 from .keys import csrf_key, intake_key, jinja_key, settings_key, store_key, viewer_ids_key
 from .security import CsrfTokens, ViewerIds, client_ip, origin_allowed
+from .staff_text import staff_js_texts
 from .ui_text import js_texts, ui
 
 routes = web.RouteTableDef()
@@ -33,6 +34,7 @@ def make_jinja() -> jinja2.Environment:
     )
     env.filters["local"] = lambda dt, fmt="%H:%M %d/%m/%Y": dt.astimezone(VIETNAM).strftime(fmt)
     env.globals["js_texts"] = js_texts  # the viewer script's strings, handed over as a JSON data block
+    env.globals["staff_js_texts"] = staff_js_texts
     return env
 
 

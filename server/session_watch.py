@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import socketio
 
-from moderation.sessions import Session
+from moderation.board import Board
+from moderation.sessions import Session, SessionState
 from moderation.store import QuestionView, Store
 
 log = logging.getLogger(__name__)
+STATS_EVERY = 4  # polls: the public counts are refreshed every other second
 
 
 def room(session_id: int) -> str:
@@ -34,6 +38,21 @@ class SessionWatch:
         self._questions_since: datetime | None = None
         self._question_versions: dict[int, int] = {}
         self._task: asyncio.Task[None] | None = None
+        self._stats: dict[int, dict[str, Any]] = {}
+        # set by the app: tells the staff screens of questions changed by the CLI or another node
+        self.on_changed_elsewhere: Callable[[list[QuestionView]], Awaitable[None]] | None = None
+        self.on_session_changed: Callable[[Session], Awaitable[None]] | None = None
+
+    def seen(self, question_id: int, version: int) -> None:
+        """This node already announced this version (see BoardFeed): the poller skips it."""
+        if self._question_versions.get(question_id, 0) < version:
+            self._question_versions[question_id] = version
+
+    async def stats(self, session_id: int) -> dict[str, Any]:
+        stats = self._stats.get(session_id)
+        if stats is None:
+            stats = self._stats[session_id] = await Board(self.store).stats(session_id)
+        return stats
 
     async def start(self) -> None:
         await self.refresh()
@@ -49,7 +68,8 @@ class SessionWatch:
 
     async def get(self, session_id: int) -> Session:
         session = self.sessions.get(session_id)
-        if session is None:
+        # A draft may be announced at any moment (by the CLI, another node): never trust a cached one.
+        if session is None or session.state is SessionState.DRAFT:
             session = await self.store.get_session(session_id)  # raises NotFound
             self.sessions[session_id] = session
         return session
@@ -73,23 +93,44 @@ class SessionWatch:
         self._questions_since = now - timedelta(seconds=2)
         fresh = []
         for question in await self.store.questions_changed_since(since):
-            if self._question_versions.get(question.id) != question.version:
+            if self._question_versions.get(question.id, 0) < question.version:
                 self._question_versions[question.id] = question.version
                 fresh.append(question)
         return fresh
 
     async def _poll(self) -> None:
+        tick = 0
         while True:
             await asyncio.sleep(self.poll_seconds)
+            tick += 1
             try:
                 for session in await self.refresh():
                     await self.sio.emit(
                         "session_state", session.public_dict(), room=room(session.id), namespace="/viewer"
                     )
-                for question in await self.changed_questions():
+                    if self.on_session_changed:
+                        await self.on_session_changed(session)
+                changed = await self.changed_questions()
+                for question in changed:
                     # Only what the public may see: a question leaving the public list is announced
                     # by its id alone.
                     body = question.public_dict() if question.public else {"id": question.id, "public": False}
                     await self.sio.emit("question", body, room=room(question.session_id), namespace="/viewer")
+                if changed and self.on_changed_elsewhere:
+                    await self.on_changed_elsewhere(changed)
+                if tick % STATS_EVERY == 0:
+                    await self._refresh_stats()
             except Exception:
                 log.exception("session poll failed; retrying")
+
+    async def _refresh_stats(self) -> None:
+        """The public counts (received, accepted, answered, declined by reason) for watched sessions."""
+        watched = self.sio.manager.rooms.get("/viewer", {})
+        for name, members in list(watched.items()):
+            if not (isinstance(name, str) and name.startswith("session:") and members):
+                continue
+            session_id = int(name.split(":", 1)[1])
+            stats = await Board(self.store).stats(session_id)
+            if stats != self._stats.get(session_id):
+                self._stats[session_id] = stats
+                await self.sio.emit("stats", stats, room=name, namespace="/viewer")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .staff_text import STAFF_UI
+
 UI: dict[str, tuple[str, str]] = {
     "site_name": ("Đối thoại trực tuyến", "Online dialogue"),
     "sessions": ("Các phiên đối thoại", "Dialogue sessions"),
@@ -214,7 +216,7 @@ JS_KEYS = (
 
 
 def ui(key: str, lang: str, **params: Any) -> str:
-    pair = UI.get(key)
+    pair = UI.get(key) or STAFF_UI.get(key)
     if pair is None:
         return key
     text = pair[1 if lang == "en" else 0]

@@ -9,13 +9,14 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import socketio
 from aiohttp import web
 
 from moderation.consent import Channel
 from moderation.errors import DomainError, NotFound, RateLimited, ValidationError
+from moderation.questions import QuestionState
 from moderation.submission import parse_session_id
 
 from .config import Settings
@@ -25,6 +26,9 @@ from .intake import Intake
 from .ratelimit import RateLimiter
 from .security import VIEWER_COOKIE, ViewerIds, client_ip
 from .session_watch import SessionWatch, room
+
+if TYPE_CHECKING:
+    from .board_feed import BoardFeed
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +60,10 @@ def acked(handler: Handler) -> Handler:
 
 
 class ViewerNamespace(socketio.AsyncNamespace):
-    def __init__(self, settings: Settings, intake: Intake, watch: SessionWatch, viewer_ids: ViewerIds) -> None:
+    def __init__(self, settings: Settings, intake: Intake, watch: SessionWatch, viewer_ids: ViewerIds,
+                 feed: BoardFeed) -> None:
         super().__init__("/viewer")
+        self.feed = feed
         self.settings = settings
         self.trusted = settings.trusted_networks()
         self.intake = intake
@@ -112,7 +118,9 @@ class ViewerNamespace(socketio.AsyncNamespace):
                 await self.leave_room(sid, joined)
         await self.enter_room(sid, room(session_id))
         questions = await self.store.public_questions(session_id)
-        return {"ok": True, "session": session.public_dict(), "questions": [q.public_dict() for q in questions]}
+        on_air = next((q for q in questions if q.state is QuestionState.ON_AIR), None)
+        return {"ok": True, "session": session.public_dict(), "questions": [q.public_dict() for q in questions],
+                "on_air": on_air.public_dict() if on_air else None, "stats": await self.watch.stats(session_id)}
 
     @acked
     async def on_submit_question(self, sid: str, data: Any) -> dict[str, Any]:
@@ -136,6 +144,7 @@ class ViewerNamespace(socketio.AsyncNamespace):
         result = await self.store.mark_interest(question_id, viewer.viewer_key)
         # committed: now tell everyone in the session
         if result.counted:
-            await self.emit("interest", {"question_id": result.question_id, "count": result.count},
-                            room=room(result.session_id))
+            body = {"question_id": result.question_id, "count": result.count}
+            await self.emit("interest", body, room=room(result.session_id))
+            await self.feed.interest_changed(result.session_id, body)
         return {"ok": True, "question_id": result.question_id, "count": result.count, "counted": result.counted}

@@ -589,7 +589,14 @@ async def test_a_caller_that_goes_away_does_not_cancel_the_write(server: Running
 
 
 async def test_staff_password_is_verified_against_its_argon2_hash(server: RunningServer) -> None:
-    await server.store.add_user("lan", "editor", "mật khẩu đủ dài")
-    assert await server.store.verify_user("lan", "mật khẩu đủ dài") == {"id": 1, "name": "lan", "role": "editor"}
-    assert await server.store.verify_user("lan", "sai mật khẩu") is None
-    assert await server.store.verify_user("nobody", "mật khẩu đủ dài") is None
+    from moderation.accounts import Accounts
+    from moderation.errors import Unauthorized
+
+    accounts = Accounts(server.store)
+    await accounts.add_user("lan", "editor", "mật khẩu đủ dài")
+    signed = await accounts.sign_in("lan", "mật khẩu đủ dài", client="127.0.0.1")
+    assert (signed.actor.name, signed.actor.role.value) == ("lan", "editor")
+    assert await accounts.session_actor(signed.token) == signed.actor
+    for name, password in (("lan", "sai mật khẩu"), ("nobody", "mật khẩu đủ dài")):
+        with pytest.raises(Unauthorized):
+            await accounts.sign_in(name, password, client="127.0.0.1")

@@ -1,0 +1,89 @@
+"""What each audience is sent about a question (CONTEXT.md §2, §9):
+
+- staff (board, head, responders): the workflow fields and the asker *masked*; the full identity
+  only through an audited reveal; a protected (complaint) asker is hidden from all but the head;
+- the chair: the question as approved, the display name and the prepared answer as notes;
+- the public and the overlay: `QuestionView.public_dict()` (never phone or address)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .roles import Actor
+from .sessions import Session
+
+if TYPE_CHECKING:
+    from .store import QuestionView
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def masked_asker(question: QuestionView, sees_protected: bool) -> dict[str, Any]:
+    if question.asker is None or (question.protected and not sees_protected):
+        return {"kind": question.asker_kind, "hidden": True}
+    return {**question.asker.masked(), "hidden": False}
+
+
+def staff_view(question: QuestionView, session: Session, *, sees_protected: bool, flags: list[str],
+               similar: list[tuple[int, float]]) -> dict[str, Any]:
+    recording_offset = None
+    if question.aired_at is not None and session.live_at is not None:
+        recording_offset = max(0, int((question.aired_at - session.live_at).total_seconds()))
+    return {
+        "id": question.id,
+        "session_id": question.session_id,
+        "number": question.number,
+        "receipt": question.receipt,
+        "version": question.version,
+        "state": question.state.value,
+        "text": question.shown_text,
+        "original_text": question.text,
+        "edited": question.display_text is not None,
+        "field": question.field,
+        "department": question.department,
+        "answer": question.answer,
+        "starred": question.starred,
+        "late": session.is_late(question.received_at),
+        "held": question.held,
+        "queue_position": question.queue_position,
+        "merged_into": question.merged_into,
+        "merged_count": question.merged_count,
+        "interest_count": question.interest_count,
+        "received_at": question.received_at.isoformat(),
+        "updated_at": _iso(question.updated_at),
+        "aired_at": _iso(question.aired_at),
+        "answered_at": _iso(question.answered_at),
+        "recording_offset_s": recording_offset,  # where the live answer is in the recording
+        "decline_reason": question.decline_reason,
+        "forward_due": _iso(question.forward_due),
+        "protected": question.protected,
+        "flags": flags,
+        "similar": [{"id": qid, "score": round(score, 2)} for qid, score in similar],
+        "public_name": question.public_name,
+        "channel": question.channel,
+        "confirmed_by": question.confirmed_by,
+        "asker": masked_asker(question, sees_protected),
+    }
+
+
+def cue_view(question: QuestionView) -> dict[str, Any]:
+    """The chair's screen: what to read and the department's notes; no identity but the display name."""
+    return {
+        "id": question.id,
+        "number": question.number,
+        "version": question.version,
+        "text": question.shown_text,
+        "field": question.field,
+        "public_name": question.public_name,
+        "asker_kind": question.asker_kind,
+        "answer": question.answer,
+        "aired_at": _iso(question.aired_at),
+        "merged_count": question.merged_count,
+        "interest_count": question.interest_count,
+    }
+
+
+def actor_view(actor: Actor) -> dict[str, Any]:
+    return actor.public()

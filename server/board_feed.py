@@ -1,0 +1,194 @@
+"""Tells every screen what changed, after it was committed: the board's consoles (masked staff
+views, per audience), the chair's cue, the public page and the overlay.
+
+Rooms: `mod:{session}` (editors, admins), `head:{session}` (the head, who alone sees protected
+identities), `dept:{session}:{department}` (responders), `chair:{session}`, and the public
+`session:{session}` on /viewer. New questions reach the consoles in small batches (one read per
+50 ms, not one per question), so the busy hour's intake costs the consoles one query per tick."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import socketio
+from moderation.abuse import flags as abuse_flags
+from moderation.duplicates import DuplicateIndex
+
+from moderation.board import Board, Outcome
+from moderation.questions import QuestionState
+from moderation.roles import Actor, Role
+from moderation.sessions import Session
+from moderation.store import QuestionView, Store
+from moderation.views import cue_view, staff_view
+
+from .session_watch import SessionWatch, room
+
+log = logging.getLogger(__name__)
+NEW_QUESTION_TICK = 0.05
+# Not suggested as duplicates: already folded, or out of the dialogue.
+_NOT_INDEXED = frozenset({QuestionState.MERGED, QuestionState.DECLINED, QuestionState.FORWARDED})
+
+
+def mod_room(session_id: int) -> str:
+    return f"mod:{session_id}"
+
+
+def head_room(session_id: int) -> str:
+    return f"head:{session_id}"
+
+
+def dept_room(session_id: int, department: str) -> str:
+    return f"dept:{session_id}:{department}"
+
+
+def chair_room(session_id: int) -> str:
+    return f"chair:{session_id}"
+
+
+def staff_room(session_id: int, actor: Actor) -> str:
+    if actor.role is Role.HEAD:
+        return head_room(session_id)
+    if actor.role is Role.RESPONDER:
+        return dept_room(session_id, actor.department or "")
+    return mod_room(session_id)
+
+
+class BoardFeed:
+    def __init__(self, store: Store, sio: socketio.AsyncServer, watch: SessionWatch) -> None:
+        self.store = store
+        self.board = Board(store)
+        self.sio = sio
+        self.watch = watch
+        self.indexes: dict[int, DuplicateIndex] = {}
+        self._index_locks: dict[int, asyncio.Lock] = {}
+        self._new: dict[int, list[int]] = {}
+        self._flusher: asyncio.Task[None] | None = None
+
+    # -- views ----------------------------------------------------------------------------------
+
+    async def duplicate_index(self, session_id: int) -> DuplicateIndex:
+        """Built from the store the first time a console opens the session, then kept current."""
+        index = self.indexes.get(session_id)
+        if index is not None:
+            return index
+        async with self._index_locks.setdefault(session_id, asyncio.Lock()):
+            if session_id not in self.indexes:
+                index = DuplicateIndex()
+                for q in await self.board.questions(session_id=session_id):
+                    if q.state not in _NOT_INDEXED:
+                        index.add(q.id, q.shown_text)
+                self.indexes[session_id] = index
+        return self.indexes[session_id]
+
+    def staff_dict(self, question: QuestionView, session: Session, actor_or_role: Actor | Role) -> dict[str, Any]:
+        role = actor_or_role.role if isinstance(actor_or_role, Actor) else actor_or_role
+        index = self.indexes.get(question.session_id)
+        similar = index.similar(question.id) if index is not None and question.state not in _NOT_INDEXED else []
+        return staff_view(question, session, sees_protected=role is Role.HEAD, flags=abuse_flags(question.shown_text),
+                          similar=similar)
+
+    async def cue(self, session_id: int) -> dict[str, Any]:
+        now, upcoming = await self.board.cue(session_id)
+        return {"session_id": session_id, "now": cue_view(now) if now else None,
+                "next": [cue_view(q) for q in upcoming]}
+
+    # -- announcing -----------------------------------------------------------------------------
+
+    def _occupied(self, namespace: str, name: str) -> bool:
+        return bool(self.sio.manager.rooms.get(namespace, {}).get(name))
+
+    async def _to_staff(self, question: QuestionView, session: Session) -> None:
+        cursor = question.updated_at.isoformat() if question.updated_at else None
+        sid = question.session_id
+        targets = [(mod_room(sid), Role.EDITOR), (head_room(sid), Role.HEAD)]
+        if question.department:
+            targets.append((dept_room(sid, question.department), Role.RESPONDER))
+        for name, role in targets:
+            if self._occupied("/moderator", name):
+                await self.sio.emit("question", {"question": self.staff_dict(question, session, role),
+                                                 "cursor": cursor}, room=name, namespace="/moderator")
+
+    async def _to_public(self, question: QuestionView) -> None:
+        # Only what the public may see: a question leaving the public list is announced by id alone.
+        self.watch.seen(question.id, question.version)  # the poller need not announce it again
+        body = question.public_dict() if question.public else {"id": question.id, "public": False}
+        await self.sio.emit("question", body, room=room(question.session_id), namespace="/viewer")
+
+    async def published(self, outcome: Outcome) -> None:
+        """After a committed action: every audience hears of it."""
+        session = await self.watch.get(outcome.question.session_id)
+        index = self.indexes.get(session.id)
+        for question in outcome.changed:
+            if index is not None and question.state in _NOT_INDEXED:
+                index.remove(question.id)
+            await self._to_staff(question, session)
+            await self._to_public(question)
+        if outcome.queue_changed:
+            await self.queue_changed(session.id)
+        if outcome.queue_changed or outcome.on_air_changed:
+            await self.sio.emit("cue", await self.cue(session.id), room=chair_room(session.id), namespace="/chair")
+        if outcome.on_air_changed:
+            await self.on_air_changed(session.id)
+
+    async def queue_changed(self, session_id: int) -> None:
+        body = {"session_id": session_id, "order": await self.board.queue(session_id)}
+        for name in (mod_room(session_id), head_room(session_id)):
+            await self.sio.emit("queue", body, room=name, namespace="/moderator")
+
+    async def on_air_changed(self, session_id: int) -> None:
+        on_air = await self.board.on_air(session_id)
+        await self.sio.emit("on_air", {"session_id": session_id, "question": on_air.public_dict() if on_air else None},
+                            room=room(session_id), namespace="/viewer")
+
+    async def interest_changed(self, session_id: int, body: dict[str, Any]) -> None:
+        for name in (mod_room(session_id), head_room(session_id)):
+            if self._occupied("/moderator", name):
+                await self.sio.emit("interest", body, room=name, namespace="/moderator")
+
+    async def session_changed(self, session: Session) -> None:
+        body = session.staff_dict()
+        for name in (mod_room(session.id), head_room(session.id)):
+            await self.sio.emit("session", body, room=name, namespace="/moderator")
+        await self.sio.emit("session", body, room=chair_room(session.id), namespace="/chair")
+
+    async def changed_elsewhere(self, questions: list[QuestionView]) -> None:
+        """Questions the poller found changed by the CLI or another node: consoles, cue, overlay."""
+        fresh = await self.board.questions(ids=[q.id for q in questions])
+        sessions = {q.session_id for q in fresh}
+        for question in fresh:
+            await self._to_staff(question, await self.watch.get(question.session_id))
+        for session_id in sessions:
+            await self.queue_changed(session_id)
+            await self.sio.emit("cue", await self.cue(session_id), room=chair_room(session_id), namespace="/chair")
+            await self.on_air_changed(session_id)
+
+    # -- new questions --------------------------------------------------------------------------
+
+    def question_stored(self, session_id: int, question_id: int) -> None:
+        """Called by intake after the commit; the consoles hear of it within NEW_QUESTION_TICK."""
+        self._new.setdefault(session_id, []).append(question_id)
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_new(), name="board-feed-new")
+
+    async def _flush_new(self) -> None:
+        await asyncio.sleep(NEW_QUESTION_TICK)
+        batches, self._new = self._new, {}
+        for session_id, ids in batches.items():
+            try:
+                index = self.indexes.get(session_id)
+                watched = any(self._occupied("/moderator", r) for r in (mod_room(session_id), head_room(session_id)))
+                if index is None and not watched:
+                    continue  # nobody screens this session yet; the first join reads the store
+                session = await self.watch.get(session_id)
+                for question in await self.board.questions(ids=ids):
+                    if index is not None:
+                        index.add(question.id, question.shown_text)
+                    await self._to_staff(question, session)
+            except Exception:
+                log.exception("announcing new questions to the consoles failed")
+
+    async def close(self) -> None:
+        if self._flusher is not None:
+            self._flusher.cancel()

@@ -1,0 +1,183 @@
+"""The staff Socket.IO namespaces: `/moderator` (the board's console, responders) and `/chair`
+(the chair's screen). Both authenticate in connect (cookie or API token) and refuse otherwise.
+
+Every handler answers with an ack body whatever happens; an action is announced to the other
+screens only after its transaction committed (BoardFeed.published)."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import socketio
+from aiohttp import web
+
+from moderation.errors import Conflict, DomainError, Forbidden, ValidationError
+from moderation.roles import CHAIR_NAMESPACE, MODERATOR_NAMESPACE, Actor, Role
+from moderation.submission import parse_session_id
+
+from .auth import identify
+from .board_feed import BoardFeed, chair_room, staff_room
+from .errors import error_body, internal_error_body
+from .i18n import lang_of
+
+log = logging.getLogger(__name__)
+CATCH_UP_SLACK = timedelta(seconds=2)  # a transaction stamped just before the cursor may commit after it
+
+Handler = Callable[..., Awaitable[dict[str, Any]]]
+
+
+def acked(handler: Handler) -> Handler:
+    @functools.wraps(handler)
+    async def wrapper(self: StaffNamespace, sid: str, *args: Any) -> dict[str, Any]:
+        actor, lang = self.staff.get(sid, (None, "vi"))
+        try:
+            if actor is None:
+                raise Forbidden("unauthorized")
+            if len(args) != 1 or not isinstance(args[0], dict):
+                raise ValidationError("not_an_object")
+            return await handler(self, sid, actor, args[0])
+        except Conflict as err:
+            body = error_body(err, lang)
+            try:  # the fresh state, so the console shows what the other moderator did
+                question = (await self.feed.board.questions(ids=[args[0]["question_id"]]))[0]
+                body["question"] = self.feed.staff_dict(question, await self.feed.watch.get(question.session_id),
+                                                        actor)
+            except Exception:
+                log.exception("reading the fresh state after a conflict failed")
+            return body
+        except DomainError as err:
+            return error_body(err, lang)
+        except Exception:
+            log.exception("staff handler %s failed", handler.__name__)
+            return internal_error_body(lang, "internal_staff")
+
+    return wrapper
+
+
+class StaffNamespace(socketio.AsyncNamespace):
+    roles: frozenset[Role] = frozenset()
+
+    def __init__(self, namespace: str, feed: BoardFeed) -> None:
+        super().__init__(namespace)
+        self.feed = feed
+        self.staff: dict[str, tuple[Actor, str]] = {}
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        request: web.Request = environ["aiohttp.request"]
+        try:
+            actor, _ = await identify(request, auth)
+        except Exception:
+            log.exception("staff connect failed")
+            raise socketio.exceptions.ConnectionRefusedError({"code": "internal"}) from None
+        if actor is None:
+            raise socketio.exceptions.ConnectionRefusedError({"code": "unauthorized"})
+        if actor.role not in self.roles:
+            raise socketio.exceptions.ConnectionRefusedError({"code": "forbidden"})
+        lang = auth.get("lang") if isinstance(auth, dict) else None
+        self.staff[sid] = (actor, lang_of(lang or request.cookies.get("lang")))
+
+    async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        self.staff.pop(sid, None)
+
+    async def _enter(self, sid: str, name: str) -> None:
+        for joined in list(self.rooms(sid)):
+            if joined != sid:
+                await self.leave_room(sid, joined)
+        await self.enter_room(sid, name)
+
+
+class ModeratorNamespace(StaffNamespace):
+    roles = MODERATOR_NAMESPACE
+
+    def __init__(self, feed: BoardFeed) -> None:
+        super().__init__("/moderator", feed)
+
+    @acked
+    async def on_join(self, sid: str, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
+        """Snapshot, or with `since` only what changed since: a console that reconnects after a drop
+        catches up without a reload and misses nothing (it merges by version)."""
+        session_id = parse_session_id(data.get("session_id"))
+        session = await self.feed.watch.get(session_id)
+        since = _parse_cursor(data.get("since"))
+        cursor = datetime.now(UTC).isoformat()  # taken before the read: nothing falls between
+        await self._enter(sid, staff_room(session_id, actor))
+        await self.feed.duplicate_index(session_id)
+        questions = await self.feed.board.questions(
+            session_id=session_id, since=since - CATCH_UP_SLACK if since else None,
+            department=actor.department if actor.role is Role.RESPONDER else None)
+        return {
+            "ok": True,
+            "session": session.staff_dict(),
+            "me": actor.public(),
+            "questions": [self.feed.staff_dict(q, session, actor) for q in questions],
+            "queue": await self.feed.board.queue(session_id),
+            "departments": await self.feed.board.departments(session_id),
+            "cursor": cursor,
+            "full": since is None,
+        }
+
+    @acked
+    async def on_action(self, sid: str, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
+        question_id = data.get("question_id")
+        if not isinstance(question_id, int) or isinstance(question_id, bool):
+            raise ValidationError("bad_question_id", field="question_id")
+        params = {k: v for k, v in data.items() if k not in ("question_id", "action", "version")}
+        outcome = await self.feed.board.act(question_id, data.get("action"), data.get("version"), params, actor)
+        await self.feed.published(outcome)
+        session = await self.feed.watch.get(outcome.question.session_id)
+        return {"ok": True, "question": self.feed.staff_dict(outcome.question, session, actor),
+                "others": [self.feed.staff_dict(q, session, actor) for q in outcome.others]}
+
+    @acked
+    async def on_session_action(self, sid: str, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
+        session = await self.feed.board.session_action(parse_session_id(data.get("session_id")), data.get("action"),
+                                                       actor)
+        await self.feed.watch.refresh()
+        await self.feed.session_changed(session)
+        return {"ok": True, "session": session.staff_dict()}
+
+    @acked
+    async def on_reveal(self, sid: str, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
+        question_id = data.get("question_id")
+        if not isinstance(question_id, int) or isinstance(question_id, bool):
+            raise ValidationError("bad_question_id", field="question_id")
+        return {"ok": True, "identity": await self.feed.board.reveal(question_id, data.get("reason"), actor)}
+
+
+class ChairNamespace(StaffNamespace):
+    roles = CHAIR_NAMESPACE
+
+    def __init__(self, feed: BoardFeed) -> None:
+        super().__init__("/chair", feed)
+
+    @acked
+    async def on_join(self, sid: str, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
+        session_id = parse_session_id(data.get("session_id"))
+        session = await self.feed.watch.get(session_id)
+        await self._enter(sid, chair_room(session_id))
+        return {"ok": True, "session": session.staff_dict(), "cue": await self.feed.cue(session_id),
+                "server_time": datetime.now(UTC).isoformat()}
+
+    @acked
+    async def on_done_next(self, sid: str, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
+        session_id = parse_session_id(data.get("session_id"))
+        outcome = await self.feed.board.done_next(session_id, data.get("question_id"), actor)
+        await self.feed.published(outcome)
+        return {"ok": True, "cue": await self.feed.cue(session_id)}
+
+
+def _parse_cursor(raw: Any) -> datetime | None:
+    if raw is None:
+        return None
+    try:
+        cursor = datetime.fromisoformat(raw) if isinstance(raw, str) else None
+    except ValueError:
+        cursor = None
+    if cursor is None or cursor.tzinfo is None:
+        raise ValidationError("bad_cursor", field="since")
+    return cursor
+

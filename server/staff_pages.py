@@ -1,0 +1,140 @@
+"""Staff pages: sign-in, the staff home, the moderator console, the chair's screen and the overlay.
+
+Sign-in is rate-limited per address (on top of the per-account lockout in moderation/accounts.py)
+and every attempt is audited. The overlay is public: it shows only what is on air, as the public
+sees it, so a production switcher's browser source needs no account."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from moderation.accounts import SESSION_LIFETIME
+from moderation.errors import DomainError, NotFound, RateLimited, Unauthorized
+from moderation.roles import CHAIR_NAMESPACE, MODERATOR_NAMESPACE, Actor, Role
+
+from .api import path_id, public_session, request_lang
+from .auth import STAFF_COOKIE, identify, set_staff_cookie
+from .i18n import message
+from .keys import accounts_key, csrf_key, settings_key, staff_csrf_key, watch_key
+from .pages import render
+from .ratelimit import RateLimiter
+from .security import client_ip, origin_allowed
+
+routes = web.RouteTableDef()
+# Sign-in attempts per address: enough for a board sharing one office NAT, not for guessing.
+sign_in_limit: web.AppKey[RateLimiter] = web.AppKey("sign_in_limit")
+
+
+def _safe_next(raw: Any) -> str:
+    return raw if isinstance(raw, str) and raw.startswith("/") and not raw.startswith("//") else "/staff"
+
+
+def _staff_render(request: web.Request, template: str, actor: Actor, **context: Any) -> web.Response:
+    token = request.cookies.get(STAFF_COOKIE, "")
+    response = render(request, template, user=actor.public(), staff_csrf=request.app[staff_csrf_key].token(token),
+                      **context)
+    response.headers["X-Frame-Options"] = "DENY"
+    return response
+
+
+async def _signed_in(request: web.Request, roles: frozenset[Role]) -> Actor:
+    actor, cookie = await identify(request)
+    if actor is None or cookie is None:
+        raise web.HTTPSeeOther(f"/login?next={request.path_qs}")
+    if actor.role not in roles:
+        raise web.HTTPForbidden(text=message("forbidden", request_lang(request)))
+    return actor
+
+
+@routes.get("/login")
+async def login_page(request: web.Request) -> web.Response:
+    return render(request, "login.html", next=_safe_next(request.query.get("next")), error=None, name="")
+
+
+@routes.post("/login")
+async def login(request: web.Request) -> web.Response:
+    form = await request.post()
+    lang = request_lang(request)
+    settings = request.app[settings_key]
+    trusted = settings.trusted_networks()
+    next_path = _safe_next(form.get("next"))
+    name = str(form.get("name", ""))
+    ip = client_ip(request, trusted)
+    error, status = None, 403
+    if not origin_allowed(request, settings.allowed_origins, trusted):
+        error = message("bad_origin", lang)
+    elif not request.app[csrf_key].check(request, form.get("csrf")):
+        error = message("csrf", lang)
+    elif wait := request.app[sign_in_limit].take(ip):
+        error, status = message("rate_limited", lang, retry_after=wait), 429
+    else:
+        try:
+            signed = await request.app[accounts_key].sign_in(name, str(form.get("password", "")), client=ip)
+        except (Unauthorized, RateLimited) as err:
+            error, status = message(err.reason, lang, err.field, **err.params), err_status(err)
+        else:
+            response = web.HTTPSeeOther(next_path)
+            set_staff_cookie(response, signed.token, request.secure, int(SESSION_LIFETIME.total_seconds()))
+            raise response
+    return render(request, "login.html", status=status, next=next_path, error=error, name=name)
+
+
+def err_status(err: DomainError) -> int:
+    return 429 if isinstance(err, RateLimited) else 401
+
+
+@routes.post("/logout")
+async def logout(request: web.Request) -> web.Response:
+    actor, cookie = await identify(request)
+    form = await request.post()
+    if actor is not None and cookie is not None:
+        if not request.app[staff_csrf_key].check(cookie, form.get("csrf")):
+            raise web.HTTPForbidden(text=message("csrf", request_lang(request)))
+        await request.app[accounts_key].sign_out(cookie, actor)
+    response = web.HTTPSeeOther("/login")
+    response.del_cookie(STAFF_COOKIE, path="/")
+    raise response
+
+
+@routes.get("/staff")
+async def staff_home(request: web.Request) -> web.Response:
+    actor = await _signed_in(request, MODERATOR_NAMESPACE | CHAIR_NAMESPACE)
+    sessions = await request.app[watch_key].store.list_sessions()
+    return _staff_render(request, "staff.html", actor, sessions=sessions)
+
+
+async def _staff_session(request: web.Request) -> Any:
+    try:
+        return await request.app[watch_key].get(path_id(request, "session_id"))
+    except NotFound:
+        raise web.HTTPNotFound(text=message("session_not_found", request_lang(request))) from None
+
+
+@routes.get("/mod/{session_id}")
+async def moderator_console(request: web.Request) -> web.Response:
+    actor = await _signed_in(request, MODERATOR_NAMESPACE)
+    return _staff_render(request, "moderator.html", actor, session=await _staff_session(request))
+
+
+@routes.get("/chair/{session_id}")
+async def chair_screen(request: web.Request) -> web.Response:
+    actor = await _signed_in(request, CHAIR_NAMESPACE)
+    return _staff_render(request, "chair.html", actor, session=await _staff_session(request))
+
+
+@routes.get("/overlay/{session_id}")
+async def overlay(request: web.Request) -> web.Response:
+    session = await public_session(request)
+    response = render(request, "overlay.html", session=session)
+    # A browser source in OBS/vMix loads it directly; other sites must not frame it.
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    return response
+
+
+def setup_staff(app: web.Application) -> None:
+    settings = app[settings_key]
+    app[sign_in_limit] = RateLimiter(settings.sign_ins_per_ip_per_minute, settings.sign_ins_per_ip_per_minute,
+                                     enabled=settings.rate_limit)
+    app.add_routes(routes)
