@@ -13,11 +13,12 @@ from multidict import MultiDictProxy
 
 from moderation.consent import CONSENT_TEXTS, CURRENT_CONSENT, Channel
 from moderation.errors import NotFound
+from moderation.questions import QuestionState
 
 from .api import public_session, request_lang
 from .errors import HTTP_STATUS
 from .i18n import LANGS, message
-from .keys import csrf_key, intake_key, jinja_key, settings_key, store_key, viewer_ids_key
+from .keys import csrf_key, intake_key, jinja_key, settings_key, store_key, viewer_ids_key, watch_key
 from .security import CsrfTokens, ViewerIds, client_ip, origin_allowed
 from .staff_text import staff_js_texts
 from .ui_text import js_texts, ui
@@ -105,6 +106,7 @@ async def session_page(request: web.Request) -> web.Response:
     questions = await request.app[store_key].public_questions(session.id)
     return render(
         request, "session.html", session=session, questions=questions, form=_form_state(), errors={},
+        **await _live_context(request, session.id, questions),
         idempotency_key=secrets.token_urlsafe(16), consent=CONSENT_TEXTS[CURRENT_CONSENT],
     )
 
@@ -156,9 +158,16 @@ async def submit_form(request: web.Request) -> web.Response:
     questions = await request.app[store_key].public_questions(session.id)
     return render(
         request, "session.html", status=status, session=session, questions=questions,
+        **await _live_context(request, session.id, questions),
         form=_form_state(form), errors=errors, idempotency_key=str(form.get("idempotency_key", "")),
         consent=CONSENT_TEXTS[CURRENT_CONSENT],
     )
+
+
+async def _live_context(request: web.Request, session_id: int, questions: list[Any]) -> dict[str, Any]:
+    """What is on air now, and the transparency counts."""
+    on_air = next((q for q in questions if q.state is QuestionState.ON_AIR), None)
+    return {"on_air": on_air, "stats": await request.app[watch_key].stats(session_id)}
 
 
 @routes.get("/q")

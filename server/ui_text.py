@@ -152,7 +152,23 @@ UI: dict[str, tuple[str, str]] = {
     "badge_on_air": ("Đang trả lời", "On air"),
     "badge_answered_live": ("Đã trả lời trực tiếp", "Answered live"),
     "badge_answered_in_writing": ("Đã trả lời bằng văn bản", "Answered in writing"),
+    # transparency counts on the session page
+    "stats_title": ("Tình hình tiếp nhận câu hỏi", "Questions so far"),
+    "stats_received": ("Đã nhận", "Received"),
+    "stats_accepted": ("Đã duyệt công khai", "Approved"),
+    "stats_answered_live": ("Trả lời trực tiếp", "Answered live"),
+    "stats_answered_in_writing": ("Trả lời bằng văn bản", "Answered in writing"),
+    "stats_forwarded": ("Chuyển cơ quan có thẩm quyền", "Forwarded to the competent agency"),
+    "stats_declined_outside_city_remit": ("Không chọn: ngoài thẩm quyền thành phố", "Not taken: outside the city's remit"),
+    "stats_declined_will_not_answer": ("Không chọn: có nêu lý do", "Not taken: reason given"),
+    "stats_declined_complaint_or_denunciation": ("Chuyển kênh khiếu nại, tố cáo", "Moved to the complaints channel"),
+    "stats_declined_duplicate": ("Trùng nội dung", "Duplicates"),
+    "stats_declined_abusive": ("Nội dung không phù hợp", "Inappropriate"),
+    "stats_hint": ("Mỗi câu hỏi không được chọn đều có lý do, người hỏi xem được qua mã tra cứu.",
+                   "Every question not taken up carries its reason, which the asker sees with the receipt."),
     # receipt page
+    "forward_due": ("Hạn chuyển cơ quan có thẩm quyền", "To reach the competent agency by"),
+    "written_answer": ("Nội dung trả lời bằng văn bản", "Written answer"),
     "reason": ("Lý do", "Reason"),
     "session": ("Phiên đối thoại", "Session"),
     "your_question": ("Nội dung câu hỏi", "Your question"),
@@ -211,7 +227,7 @@ JS_KEYS = (
     "outbox_edit", "outbox_discard", "sent_title", "sent_keep", "sent_view", "receipt_code", "sent_history",
     "connection_lost", "connection_back", "countdown_label", "countdown_days", "starting_soon", "live_now",
     "intake_closed", "intake_not_open", "badge_accepted", "badge_routed", "badge_prepared", "badge_queued",
-    "badge_on_air", "badge_answered_live", "badge_answered_in_writing",
+    "badge_on_air", "badge_answered_live", "badge_answered_in_writing", "written_answer",
 )
 
 

@@ -86,3 +86,40 @@ async def test_interest_and_live_question(pg_server: RunningServer, viewer_clien
     assert (first["count"], first["counted"], again["count"], again["counted"]) == (1, True, 1, False)
     bad = await client.call("mark_interest", {"question_id": 2**70}, namespace="/viewer")
     assert bad["error"]["code"] == "not_found"
+
+
+async def test_board_workflow_and_audit_chain(pg_server: RunningServer, viewer_client: Any) -> None:
+    """Row locks, the queue, merges, concurrent actions and the audit chain's advisory lock on PostgreSQL."""
+    from sqlalchemy import text
+
+    from moderation import audit
+    from moderation.board import Board
+    from moderation.errors import Conflict
+    from moderation.roles import Actor, Role
+
+    session = await pg_server.new_session(SessionState.LIVE)
+    client = await viewer_client(pg_server.url)
+    ids = [(await submit(client, valid_payload(session.id)))["question_id"] for _ in range(4)]
+    board, editor = Board(pg_server.store), Actor("bt", Role.EDITOR)
+    for qid in ids[:3]:
+        await board.act(qid, "accept", 1, {}, editor)
+        await board.act(qid, "queue", 2, {}, editor)
+    await board.act(ids[2], "reorder", 3, {"position": 0}, editor)
+    assert await board.queue(session.id) == [ids[2], ids[0], ids[1]]
+    merged = await board.act(ids[3], "merge", 1, {"into": ids[0]}, editor)
+    assert merged.others[0].merged_count == 1
+    # two moderators race on the same version: exactly one wins, the other gets a conflict
+    results = await asyncio.gather(board.act(ids[1], "star", 3, {"starred": True}, editor),
+                                   board.act(ids[1], "unqueue", 3, {}, Actor("bt2", Role.EDITOR)),
+                                   return_exceptions=True)
+    assert sorted(type(r).__name__ for r in results) == ["Conflict", "Outcome"]
+    assert any(isinstance(r, Conflict) for r in results)
+    await board.act(ids[2], "air", 4, {}, editor)
+    done = await board.done_next(session.id, ids[2], Actor("ct", Role.CHAIR))
+    assert [q.id for q in done.changed] == [ids[2], ids[0]]
+    async with pg_server.store.read_engine.connect() as conn:
+        verdict = await conn.run_sync(audit.verify)
+    assert verdict.ok and verdict.entries >= 12
+    with pytest.raises(Exception, match="append-only"):
+        async with pg_server.store.write_engine.begin() as conn:
+            await conn.execute(text("DELETE FROM audit_log"))

@@ -215,6 +215,9 @@ function start(root) {
       if (!ack || !ack.ok) return;
       applySession(ack.session);
       replaceQuestions(ack.questions || []);
+      applyStats(ack.stats);
+      onAirBox.hidden = !ack.on_air;
+      onAirText.textContent = ack.on_air ? ack.on_air.text : "";
       root.dataset.live = "joined"; // for styling and for the browser tests: the page is current
     });
   }
@@ -341,19 +344,25 @@ function start(root) {
     const text = el("p", "q-text");
     const meta = el("p", "q-meta");
     const foot = el("div", "q-foot");
+    const answer = el("p", "q-answer");
+    answer.hidden = true;
     const state = el("span", "badge");
     const button = el("button", "interest-btn");
     button.type = "button";
     button.dataset.questionId = String(id);
     button.append(el("span", "interest-label", t("interest")), el("span", "count"));
     foot.append(state, button);
-    li.append(text, meta, foot);
+    li.append(text, meta, answer, foot);
     return li;
   }
 
   function fillQuestion(li, q) {
-    const [text, meta, foot] = li.children;
+    const [text, meta, answer, foot] = li.children;
     text.textContent = q.text;
+    answer.hidden = !q.answer;
+    answer.textContent = "";
+    if (q.answer) answer.append(el("strong", null, t("written_answer") + ": "), q.answer);
+    li.classList.toggle("on-air", q.state === "on_air");
     meta.textContent = "";
     meta.append(el("span", "q-asker", q.public_name || t("anonymous")));
     if (q.field) meta.append(" · ", el("span", "q-field", q.field));
@@ -403,6 +412,25 @@ function start(root) {
     }
     if (listIsOurs) renderQuestions();
   });
+
+  // what the chair is answering now, and the transparency counts
+  const onAirBox = $("on-air-now");
+  const onAirText = $("on-air-text");
+  socket.on("on_air", (data) => {
+    if (!data || data.session_id !== sessionId) return;
+    onAirBox.hidden = !data.question;
+    onAirText.textContent = data.question ? data.question.text : "";
+  });
+
+  function applyStats(stats) {
+    if (!stats || stats.session_id !== sessionId) return;
+    for (const node of document.querySelectorAll("#stats [data-stat]")) {
+      const [key, reason] = node.dataset.stat.split(".");
+      const value = reason ? (stats.declined || {})[reason] || 0 : stats[key];
+      if (typeof value === "number") node.textContent = String(value);
+    }
+  }
+  socket.on("stats", applyStats);
 
   socket.on("interest", (data) => {
     const q = data && questions.get(data.question_id);
