@@ -13,10 +13,10 @@ import logging
 from typing import Any
 
 import socketio
-from moderation.abuse import flags as abuse_flags
-from moderation.duplicates import DuplicateIndex
 
+from moderation.abuse import flags as abuse_flags
 from moderation.board import Board, Outcome
+from moderation.duplicates import DuplicateIndex
 from moderation.questions import QuestionState
 from moderation.roles import Actor, Role
 from moderation.sessions import Session
@@ -125,11 +125,14 @@ class BoardFeed:
                 index.remove(question.id)
             await self._to_staff(question, session)
             await self._to_public(question)
+        # An edit or an answer to what is on air or queued changes the overlay and the chair's notes too.
+        on_air = outcome.on_air_changed or any(q.state is QuestionState.ON_AIR for q in outcome.changed)
+        cued = on_air or outcome.queue_changed or any(q.state is QuestionState.QUEUED for q in outcome.changed)
         if outcome.queue_changed:
             await self.queue_changed(session.id)
-        if outcome.queue_changed or outcome.on_air_changed:
+        if cued:
             await self.sio.emit("cue", await self.cue(session.id), room=chair_room(session.id), namespace="/chair")
-        if outcome.on_air_changed:
+        if on_air:
             await self.on_air_changed(session.id)
 
     async def queue_changed(self, session_id: int) -> None:

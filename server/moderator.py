@@ -136,8 +136,7 @@ class ModeratorNamespace(StaffNamespace):
     async def on_session_action(self, sid: str, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
         session = await self.feed.board.session_action(parse_session_id(data.get("session_id")), data.get("action"),
                                                        actor)
-        await self.feed.watch.refresh()
-        await self.feed.session_changed(session)
+        await self.feed.watch.announce_sessions()  # viewers and every console, not only this one
         return {"ok": True, "session": session.staff_dict()}
 
     @acked

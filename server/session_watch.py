@@ -87,6 +87,14 @@ class SessionWatch:
                 self._since = session.updated_at - timedelta(seconds=2)
         return fresh
 
+    async def announce_sessions(self) -> None:
+        """Re-read changed sessions and tell viewers and staff; also called right after a staff
+        session action, so nobody waits for the next poll."""
+        for session in await self.refresh():
+            await self.sio.emit("session_state", session.public_dict(), room=room(session.id), namespace="/viewer")
+            if self.on_session_changed:
+                await self.on_session_changed(session)
+
     async def changed_questions(self) -> list[QuestionView]:
         now = datetime.now(UTC)
         since = self._questions_since or now - timedelta(seconds=5)
@@ -104,12 +112,7 @@ class SessionWatch:
             await asyncio.sleep(self.poll_seconds)
             tick += 1
             try:
-                for session in await self.refresh():
-                    await self.sio.emit(
-                        "session_state", session.public_dict(), room=room(session.id), namespace="/viewer"
-                    )
-                    if self.on_session_changed:
-                        await self.on_session_changed(session)
+                await self.announce_sessions()
                 changed = await self.changed_questions()
                 for question in changed:
                     # Only what the public may see: a question leaving the public list is announced

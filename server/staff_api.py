@@ -65,8 +65,7 @@ async def session_action(request: web.Request) -> web.Response:
     feed = request.app[feed_key]
     session = await feed.board.session_action(path_id(request, "session_id"),
                                               body.get("action") if isinstance(body, dict) else None, actor)
-    await request.app[watch_key].refresh()
-    await feed.session_changed(session)
+    await request.app[watch_key].announce_sessions()  # viewers and every console
     return json_response({"ok": True, "session": session.staff_dict()})
 
 

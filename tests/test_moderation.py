@@ -498,3 +498,23 @@ async def test_register_exports_csv_and_xlsx(server: RunningServer, staff: Any, 
     assert csv_text.startswith("\ufeffnumber,receipt,") and "Nguyễn Văn An" in csv_text
     async with http.get(f"{server.url}/api/v1/sessions/{session.id}/register.csv") as resp:
         assert resp.status == 401
+
+
+async def test_session_actions_reach_viewers_and_consoles(server: RunningServer, staff: Any,
+                                                          viewer_client: Any) -> None:
+    session = await server.new_session(state=SessionState.ANNOUNCED)
+    editor, head = await staff("bt", "editor"), await staff("tb", "head")
+    await editor.join(session.id)
+    viewer = await viewer_client(server.url)
+    states: list[str] = []
+    viewer.on("session_state", lambda data: states.append(data["state"]), namespace="/viewer")
+    await viewer.call("join", {"session_id": session.id}, namespace="/viewer")
+    assert (await editor.call("session_action", {"session_id": session.id, "action": "start"}))["error"]["code"] == \
+        "forbidden"
+    for action, state in (("start", "live"), ("close", "closed")):
+        ack = await head.call("session_action", {"session_id": session.id, "action": action})
+        assert ack["session"]["state"] == state
+        await until(lambda s=state: states[-1:] == [s])
+        await until(lambda s=state: any(e == "session" and d["state"] == s for e, d in editor.events))
+    refused = await viewer.call("submit_question", valid_payload(session.id), namespace="/viewer")
+    assert refused["error"]["code"] == "session_closed"
