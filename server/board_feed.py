@@ -31,6 +31,33 @@ NEW_QUESTION_TICK = 0.05
 _NOT_INDEXED = frozenset({QuestionState.MERGED, QuestionState.DECLINED, QuestionState.FORWARDED})
 
 
+class Suggestions:
+    """Merge suggestions per question, kept current as questions arrive: one index search per new
+    (or edited) question, none when a console renders thousands of cards."""
+
+    LIMIT = 5
+
+    def __init__(self) -> None:
+        self.index = DuplicateIndex(limit=self.LIMIT)
+        self.found: dict[int, list[tuple[int, float]]] = {}
+
+    def add(self, question_id: int, text: str) -> None:
+        matches = self.index.add(question_id, text)  # re-indexes an edited question
+        self.found[question_id] = matches
+        for other, score in matches:  # and the earlier question now suggests this one
+            theirs = [m for m in self.found.setdefault(other, []) if m[0] != question_id]
+            theirs.append((question_id, score))
+            theirs.sort(key=lambda m: (-m[1], m[0]))
+            self.found[other] = theirs[: self.LIMIT]
+
+    def remove(self, question_id: int) -> None:
+        self.index.remove(question_id)
+        self.found.pop(question_id, None)
+
+    def similar(self, question_id: int) -> list[tuple[int, float]]:
+        return [m for m in self.found.get(question_id, []) if m[0] in self.found]
+
+
 def mod_room(session_id: int) -> str:
     return f"mod:{session_id}"
 
@@ -61,24 +88,26 @@ class BoardFeed:
         self.board = Board(store)
         self.sio = sio
         self.watch = watch
-        self.indexes: dict[int, DuplicateIndex] = {}
+        self.indexes: dict[int, Suggestions] = {}
         self._index_locks: dict[int, asyncio.Lock] = {}
         self._new: dict[int, list[int]] = {}
         self._flusher: asyncio.Task[None] | None = None
 
     # -- views ----------------------------------------------------------------------------------
 
-    async def duplicate_index(self, session_id: int) -> DuplicateIndex:
+    async def duplicate_index(self, session_id: int) -> Suggestions:
         """Built from the store the first time a console opens the session, then kept current."""
         index = self.indexes.get(session_id)
         if index is not None:
             return index
         async with self._index_locks.setdefault(session_id, asyncio.Lock()):
             if session_id not in self.indexes:
-                index = DuplicateIndex()
-                for q in await self.board.questions(session_id=session_id):
+                index = Suggestions()
+                for n, q in enumerate(await self.board.questions(session_id=session_id)):
                     if q.state not in _NOT_INDEXED:
                         index.add(q.id, q.shown_text)
+                    if n % 200 == 199:
+                        await asyncio.sleep(0)  # ~0.3 ms each: let intake and the other consoles run
                 self.indexes[session_id] = index
         return self.indexes[session_id]
 
@@ -123,6 +152,8 @@ class BoardFeed:
         for question in outcome.changed:
             if index is not None and question.state in _NOT_INDEXED:
                 index.remove(question.id)
+            elif index is not None and question.display_text is not None:
+                index.add(question.id, question.shown_text)  # edited: suggest by the new text
             await self._to_staff(question, session)
             await self._to_public(question)
         # An edit or an answer to what is on air or queued changes the overlay and the chair's notes too.
