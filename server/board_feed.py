@@ -215,6 +215,7 @@ class BoardFeed:
                 watched = any(self._occupied("/moderator", r) for r in (mod_room(session_id), head_room(session_id)))
                 if index is None and not watched:
                     continue  # nobody screens this session yet; the first join reads the store
+                index = await self.duplicate_index(session_id)  # waits for a build in progress
                 session = await self.watch.get(session_id)
                 for question in await self.board.questions(ids=ids):
                     if index is not None:
