@@ -144,6 +144,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "bad_cursor": ("Mốc đồng bộ (since) không hợp lệ.", "`since` must be an ISO 8601 time with a timezone."),
     "internal_staff": ("Lỗi máy chủ; thao tác chưa được thực hiện, vui lòng thử lại.",
                        "Server error; nothing was changed. Please try again."),
+    "format_not_found": ("Định dạng phải là csv, xlsx hoặc json.", "The format must be csv, xlsx or json."),
     "user_not_found": ("Không tìm thấy người dùng.", "No such user."),
     "token_not_found": ("Không tìm thấy mã truy cập (hoặc đã bị thu hồi).", "No such token (or it was revoked)."),
     "bad_action": ("Thao tác “{action}” không tồn tại.", "Unknown action “{action}”."),
