@@ -49,11 +49,17 @@ def short_name(name: str) -> str:
 
 
 def address_area(address: str) -> str:
-    """The last but one comma-separated part is usually the district ("…, Ngô Quyền, Hải Phòng")."""
+    """The district, never the street: "12 Lạch Tray, Ngô Quyền, Hải Phòng" -> "Ngô Quyền".
+
+    Parts with a digit (house numbers, lanes) are dropped; of what is left the last but one is
+    usually the district, the last the city. A one-part address shows nothing: it may be a street."""
     parts = [p.strip() for p in address.split(",") if p.strip()]
-    if len(parts) >= 2:
-        return parts[-2]
-    return parts[0] if parts else ""
+    if len(parts) < 2:
+        return ""
+    areas = [p for p in parts if not any(ch.isdigit() for ch in p)]
+    if len(areas) >= 2:
+        return areas[-2]
+    return areas[0] if areas else ""
 
 
 @dataclass(frozen=True)

@@ -99,12 +99,13 @@ def _apply(conn: Connection, row: Row[Any], session: Row[Any], action: str, para
 
     if action == "accept":
         late = session.script_approved_at is not None and row.received_at >= session.script_approved_at
-        values.update(state=S.ACCEPTED.value, decline_reason=None, forward_due=None, confirmed_by=actor.name,
+        values.update(state=S.ACCEPTED.value, decline_reason=None, decline_note=None, forward_due=None,
+                      confirmed_by=actor.name,
                       held=late and actor.role not in HEADS)
     elif action == "decline":
         reason = wf.decline_reason(params)
+        values.update(decline_reason=reason.value, decline_note=wf.decline_note(params, reason), held=False)
         leave_queue()
-        values.update(decline_reason=reason.value, held=False)
         if reason is DeclineReason.OUTSIDE_CHAIR_REMIT:
             values.update(state=S.FORWARDED.value, forward_due=now + FORWARD_WITHIN)
         else:
@@ -170,7 +171,7 @@ def _apply(conn: Connection, row: Row[Any], session: Row[Any], action: str, para
     audit.append(conn, actor, action, now, session_id=row.session_id, question_id=row.id,
                  before={k: _jsonable(row._mapping[k]) for k in changed} | {"version": row.version},
                  after={k: _jsonable(v) for k, v in changed.items()} | {"version": row.version + 1},
-                 params={k: v for k, v in params.items() if k in ("reason", "into", "position", "starred")})
+                 params={k: v for k, v in params.items() if k in ("reason", "note", "into", "position", "starred")})
     return effect
 
 

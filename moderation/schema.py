@@ -98,6 +98,7 @@ questions = Table(
     Column("updated_at", UTCDateTime, nullable=False, index=True),
     # -- the editorial board's work (nullable/defaulted: intake never writes them) --
     Column("display_text", Text),  # the text shown on air when an editor edited it; `text` is kept
+    Column("decline_note", Text),  # the reason in words, told to the asker on the receipt page
     Column("department", String(200)),  # sở, ngành the question was routed to
     Column("answer", Text),  # the department's prepared answer, or the written answer
     Column("starred", Boolean, nullable=False, default=False, server_default=false()),

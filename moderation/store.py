@@ -103,6 +103,7 @@ class QuestionView:
     channel: str
     updated_at: datetime | None = None
     display_text: str | None = None  # edited for air by a moderator
+    decline_note: str | None = None  # the reason in words, for the asker
     department: str | None = None
     answer: str | None = None
     starred: bool = False
@@ -143,7 +144,7 @@ class QuestionView:
         }
 
 
-_OPTIONAL = ("updated_at", "display_text", "department", "answer", "queue_position", "merged_into", "forward_due",
+_OPTIONAL = ("updated_at", "display_text", "decline_note", "department", "answer", "queue_position", "merged_into", "forward_due",
              "confirmed_by", "aired_at", "answered_at")
 
 

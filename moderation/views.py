@@ -57,6 +57,7 @@ def staff_view(question: QuestionView, session: Session, *, sees_protected: bool
         "answered_at": _iso(question.answered_at),
         "recording_offset_s": recording_offset,  # where the live answer is in the recording
         "decline_reason": question.decline_reason,
+        "decline_note": question.decline_note,
         "forward_due": _iso(question.forward_due),
         "protected": question.protected,
         "flags": flags,

@@ -93,6 +93,16 @@ def decline_reason(params: dict[str, Any]) -> DeclineReason:
         raise ValidationError("bad_decline_reason", field="reason") from None
 
 
+def decline_note(params: dict[str, Any], reason: DeclineReason) -> str | None:
+    """The reason in words for the asker. Required when a question within remit will not be
+    answered: the regulation says the asker is told why (CONTEXT.md §7)."""
+    raw = params.get("note")
+    note = clean_text(raw) if isinstance(raw, str) else ""
+    if len(note) > MAX_TEXT or (reason is DeclineReason.WILL_NOT_ANSWER and len(note) < 5):
+        raise ValidationError("bad_decline_note", field="note", max=MAX_TEXT)
+    return note or None
+
+
 def edited_text(params: dict[str, Any]) -> str:
     raw = params.get("text")
     text = clean_text(raw) if isinstance(raw, str) else ""

@@ -179,6 +179,7 @@ def receipt_body(question: Any, session: Any) -> dict[str, Any]:
         "state": question.state.value,
         "public": question.public,
         "decline_reason": question.decline_reason,
+        "decline_note": question.decline_note,  # the reason in words, when the board gave one
         # outside the chair's remit: when the competent unit must have it (3 days, Điều 10.4)
         "forward_due": question.forward_due.isoformat() if question.forward_due else None,
         "answer": question.public_dict()["answer"],  # a written answer, once the head approved it

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import socketio
 from aiohttp import web
@@ -39,6 +41,17 @@ log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 
+class Utf8Json:
+    """python-socketio's JSON without \\uXXXX escapes: Vietnamese text goes out as UTF-8, about a
+    third of the bytes in every broadcast to thousands of viewers."""
+
+    @staticmethod
+    def dumps(obj: Any, **kwargs: Any) -> str:
+        return json.dumps(obj, ensure_ascii=False, **kwargs)
+
+    loads = staticmethod(json.loads)
+
+
 def create_app(settings: Settings) -> web.Application:
     settings.ensure_data_dir()
     app = web.Application(middlewares=[api.cors, api.domain_errors], client_max_size=1024 * 1024)
@@ -59,6 +72,7 @@ def create_app(settings: Settings) -> web.Application:
         max_http_buffer_size=256 * 1024,
         logger=False,
         engineio_logger=False,
+        json=Utf8Json,
     )
     sio.attach(app)
     app[sio_key] = sio

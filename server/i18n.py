@@ -24,6 +24,7 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "department": ("Sở, ngành", "Department"),
     "answer": ("Nội dung trả lời", "Answer"),
     "reason": ("Lý do", "Reason"),
+    "note": ("Lý do cụ thể", "Reason in words"),
     "into": ("Câu hỏi gộp vào", "Merge target"),
 }
 
@@ -135,6 +136,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "bad_merge_target": ("Không thể gộp vào câu hỏi này.", "Cannot merge into that question."),
     "bad_department": ("Vui lòng nhập tên sở, ngành (tối đa 200 ký tự).", "Name the department (at most 200 characters)."),
     "bad_answer": ("Nội dung trả lời cần từ 1 đến {max} ký tự.", "The answer needs 1 to {max} characters."),
+    "bad_decline_note": ("Với câu hỏi không trả lời, cần nêu lý do cho người hỏi (5 đến {max} ký tự).",
+                         "Give the asker the reason in words (5 to {max} characters)."),
     "bad_edit": ("Nội dung hiển thị cần từ 1 đến {max} ký tự.", "The text shown needs 1 to {max} characters."),
     "bad_position": ("Vị trí trong hàng chờ không hợp lệ.", "Not a valid queue position."),
     "bad_flag": ("Giá trị “{name}” phải là true hoặc false.", "“{name}” must be true or false."),

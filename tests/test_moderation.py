@@ -518,3 +518,31 @@ async def test_session_actions_reach_viewers_and_consoles(server: RunningServer,
         await until(lambda s=state: any(e == "session" and d["state"] == s for e, d in editor.events))
     refused = await viewer.call("submit_question", valid_payload(session.id), namespace="/viewer")
     assert refused["error"]["code"] == "session_closed"
+
+
+def test_masked_address_shows_the_district_never_the_street() -> None:
+    from moderation.asker import address_area
+
+    assert address_area("12 Lạch Tray, Ngô Quyền, Hải Phòng") == "Ngô Quyền"
+    assert address_area("1 Lạch Tray, Ngô Quyền") == "Ngô Quyền"
+    assert address_area("Số 5 ngõ 3, phường Lạch Tray, quận Ngô Quyền, Hải Phòng") == "quận Ngô Quyền"
+    assert address_area("45 Trần Phú") == "" and address_area("Ngô Quyền") == ""
+
+
+async def test_a_question_not_answered_tells_the_asker_why(server: RunningServer, staff: Any, viewer_client: Any,
+                                                           http: aiohttp.ClientSession) -> None:
+    session = await server.new_session()
+    editor = await staff("bt", "editor")
+    await editor.join(session.id)
+    ack = await submit(await viewer_client(server.url), session.id)
+    await until(lambda: ack["question_id"] in editor.questions)
+    missing = await editor.act(ack["question_id"], "decline", reason="will_not_answer")
+    assert missing["error"]["field"] == "note"  # the regulation: the reason is told to the asker
+    note = "Nội dung đã được trả lời tại phiên đối thoại tháng trước; xem biên bản trên cổng thông tin."
+    declined = await editor.act(ack["question_id"], "decline", reason="will_not_answer", note=note)
+    assert declined["question"]["decline_note"] == note
+    async with http.get(f"{server.url}/api/v1/receipts/{ack['receipt']}") as resp:
+        receipt = await resp.json()
+    assert receipt["decline_reason"] == "will_not_answer" and receipt["decline_note"] == note
+    async with http.get(f"{server.url}/q/{ack['receipt']}") as resp:
+        assert note in await resp.text()

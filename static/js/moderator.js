@@ -1153,17 +1153,28 @@ function start(root) {
             set.append(label);
             if (!first) first = input;
           }
-          body.append(set);
+          // the reason in words, for the asker's receipt page (required for will_not_answer)
+          const noteLabel = el("label", "", t("dlg_note"));
+          noteLabel.htmlFor = "dlg-note";
+          const note = el("textarea");
+          note.id = "dlg-note";
+          note.rows = 3;
+          note.maxLength = 2000;
+          const hint = el("p", "hint", t("dlg_note_hint"));
+          hint.id = "dlg-note-hint";
+          note.setAttribute("aria-describedby", "dlg-note-hint");
+          body.append(set, noteLabel, note, hint);
           return first;
         },
         submit() {
+          const note = dialogForm.querySelector("#dlg-note").value.trim();
           const chosen = dialogForm.querySelector("input[name=reason]:checked");
           if (!chosen) {
             dialogError.textContent = t("dlg_required");
             dialogForm.querySelector("input[name=reason]").focus();
             return false;
           }
-          return dialogAction(id, "decline", { reason: chosen.value });
+          return dialogAction(id, "decline", note ? { reason: chosen.value, note } : { reason: chosen.value });
         },
       });
     } else if (action === "edit" || action === "answer") {

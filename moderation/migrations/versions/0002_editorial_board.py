@@ -25,6 +25,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column('script_approved_by', sa.String(length=100), nullable=True))
     with op.batch_alter_table('questions') as batch:
         batch.add_column(sa.Column('display_text', sa.Text(), nullable=True))
+        batch.add_column(sa.Column('decline_note', sa.Text(), nullable=True))
         batch.add_column(sa.Column('department', sa.String(length=200), nullable=True))
         batch.add_column(sa.Column('answer', sa.Text(), nullable=True))
         batch.add_column(sa.Column('starred', sa.Boolean(), server_default=sa.false(), nullable=False))
@@ -104,7 +105,8 @@ def downgrade() -> None:
     with op.batch_alter_table('questions') as batch:
         batch.drop_index('ix_questions_session_updated')
         for col in ('answered_at', 'aired_at', 'confirmed_by', 'forward_due', 'protected', 'merged_count',
-                    'merged_into', 'queue_position', 'held', 'starred', 'answer', 'department', 'display_text'):
+                    'merged_into', 'queue_position', 'held', 'starred', 'answer', 'department', 'decline_note',
+                    'display_text'):
             batch.drop_column(col)
     with op.batch_alter_table('sessions') as batch:
         batch.drop_column('script_approved_by')
