@@ -123,6 +123,27 @@ class BoardFeed:
         return {"session_id": session_id, "now": cue_view(now) if now else None,
                 "next": [cue_view(q) for q in upcoming]}
 
+    # -- acting -----------------------------------------------------------------------------------
+
+    async def act(self, question_id: int, action: Any, version: Any, params: dict[str, Any], actor: Actor) -> Outcome:
+        """Carry out an action; the caller announces it with `published` once it has answered."""
+        # Until this node has noted the new versions as its own to announce, the poller must not
+        # look, or it would announce them a second time as changed elsewhere.
+        async with self.watch.announcing:
+            outcome = await self.board.act(question_id, action, version, params, actor)
+            self._note(outcome)
+        return outcome
+
+    async def done_next(self, session_id: int, question_id: Any, actor: Actor) -> Outcome:
+        async with self.watch.announcing:
+            outcome = await self.board.done_next(session_id, question_id, actor)
+            self._note(outcome)
+        return outcome
+
+    def _note(self, outcome: Outcome) -> None:
+        for question in outcome.changed:
+            self.watch.seen(question.id, question.version)
+
     # -- announcing -----------------------------------------------------------------------------
 
     def _occupied(self, namespace: str, name: str) -> bool:
@@ -141,7 +162,6 @@ class BoardFeed:
 
     async def _to_public(self, question: QuestionView) -> None:
         # Only what the public may see: a question leaving the public list is announced by id alone.
-        self.watch.seen(question.id, question.version)  # the poller need not announce it again
         body = question.public_dict() if question.public else {"id": question.id, "public": False}
         await self.sio.emit("question", body, room=room(question.session_id), namespace="/viewer")
 

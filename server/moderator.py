@@ -126,7 +126,7 @@ class ModeratorNamespace(StaffNamespace):
         if not isinstance(question_id, int) or isinstance(question_id, bool):
             raise ValidationError("bad_question_id", field="question_id")
         params = {k: v for k, v in data.items() if k not in ("question_id", "action", "version")}
-        outcome = await self.feed.board.act(question_id, data.get("action"), data.get("version"), params, actor)
+        outcome = await self.feed.act(question_id, data.get("action"), data.get("version"), params, actor)
         await self.feed.published(outcome)
         session = await self.feed.watch.get(outcome.question.session_id)
         return {"ok": True, "question": self.feed.staff_dict(outcome.question, session, actor),
@@ -164,7 +164,7 @@ class ChairNamespace(StaffNamespace):
     @acked
     async def on_done_next(self, sid: str, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
         session_id = parse_session_id(data.get("session_id"))
-        outcome = await self.feed.board.done_next(session_id, data.get("question_id"), actor)
+        outcome = await self.feed.done_next(session_id, data.get("question_id"), actor)
         await self.feed.published(outcome)
         return {"ok": True, "cue": await self.feed.cue(session_id)}
 

@@ -39,6 +39,9 @@ class SessionWatch:
         self._question_versions: dict[int, int] = {}
         self._task: asyncio.Task[None] | None = None
         self._stats: dict[int, dict[str, Any]] = {}
+        # Held by this node's actions from before their commit until their versions are noted
+        # (BoardFeed.act), and by the poller while it compares versions: no double announcement.
+        self.announcing = asyncio.Lock()
         # set by the app: tells the staff screens of questions changed by the CLI or another node
         self.on_changed_elsewhere: Callable[[list[QuestionView]], Awaitable[None]] | None = None
         self.on_session_changed: Callable[[Session], Awaitable[None]] | None = None
@@ -113,7 +116,8 @@ class SessionWatch:
             tick += 1
             try:
                 await self.announce_sessions()
-                changed = await self.changed_questions()
+                async with self.announcing:
+                    changed = await self.changed_questions()
                 for question in changed:
                     # Only what the public may see: a question leaving the public list is announced
                     # by its id alone.

@@ -36,7 +36,7 @@ async def question_action(request: web.Request) -> web.Response:
     feed = request.app[feed_key]
     params = {k: v for k, v in body.items() if k not in ("action", "version")}
     try:
-        outcome = await feed.board.act(question_id, body.get("action"), body.get("version"), params, actor)
+        outcome = await feed.act(question_id, body.get("action"), body.get("version"), params, actor)
     except Conflict as err:
         # the fresh state, so the caller sees what the other moderator did
         conflict = error_body(err, request_lang(request))
