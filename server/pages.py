@@ -84,7 +84,7 @@ async def switch_lang(request: web.Request) -> web.Response:
     if lang not in LANGS:
         raise web.HTTPNotFound()
     back = request.query.get("next", "/")
-    if not back.startswith("/") or back.startswith("//"):
+    if not back.startswith("/") or back.startswith(("//", "/\\")):  # "/\\host" is another site too
         back = "/"
     response = web.HTTPSeeOther(back)
     response.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="Lax", path="/")

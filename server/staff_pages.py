@@ -7,6 +7,7 @@ sees it, so a production switcher's browser source needs no account."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import web
 
@@ -28,7 +29,9 @@ sign_in_limit: web.AppKey[RateLimiter] = web.AppKey("sign_in_limit")
 
 
 def _safe_next(raw: Any) -> str:
-    return raw if isinstance(raw, str) and raw.startswith("/") and not raw.startswith("//") else "/staff"
+    """Only a path on this site: browsers read "//host" and "/\\host" as another site."""
+    ok = isinstance(raw, str) and raw.startswith("/") and not raw.startswith(("//", "/\\")) and len(raw) < 500
+    return raw if ok else "/staff"
 
 
 def _staff_render(request: web.Request, template: str, actor: Actor, **context: Any) -> web.Response:
@@ -42,7 +45,7 @@ def _staff_render(request: web.Request, template: str, actor: Actor, **context: 
 async def _signed_in(request: web.Request, roles: frozenset[Role]) -> Actor:
     actor, cookie = await identify(request)
     if actor is None or cookie is None:
-        raise web.HTTPSeeOther(f"/login?next={request.path_qs}")
+        raise web.HTTPSeeOther(f"/login?next={quote(request.path_qs)}")
     if actor.role not in roles:
         raise web.HTTPForbidden(text=message("forbidden", request_lang(request)))
     return actor
