@@ -546,3 +546,16 @@ async def test_a_question_not_answered_tells_the_asker_why(server: RunningServer
     assert receipt["decline_reason"] == "will_not_answer" and receipt["decline_note"] == note
     async with http.get(f"{server.url}/q/{ack['receipt']}") as resp:
         assert note in await resp.text()
+
+
+async def test_sign_in_redirects_only_within_the_site(server: RunningServer, http: aiohttp.ClientSession) -> None:
+    await server.app[accounts_key].add_user("lan", "editor", PASSWORD)
+    async with http.get(f"{server.url}/mod/1") as resp:  # not signed in: to the login page, coming back after
+        assert resp.url.path == "/login" and resp.url.query["next"] == "/mod/1"
+        page = await resp.text()
+    token = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert token
+    for target, expected in (("/\\evil.example", "/staff"), ("//evil.example", "/staff"), ("/mod/1", "/mod/1")):
+        async with http.post(f"{server.url}/login", allow_redirects=False,
+                             data={"name": "lan", "password": PASSWORD, "csrf": token.group(1), "next": target}) as r:
+            assert r.status == 303 and r.headers["Location"] == expected
