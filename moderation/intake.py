@@ -4,8 +4,12 @@ either committed before the close (and acknowledged) or refused after it, never 
 
 from __future__ import annotations
 
+import base64
+import json
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import Table, insert, select
@@ -14,7 +18,7 @@ from sqlalchemy.engine import Connection
 from . import schema as s
 from .errors import NotFound, SessionClosed, SessionNotOpen, ValidationError
 from .questions import QuestionState
-from .receipts import new_receipt
+from .receipts import ALPHABET, GROUP_LEN, GROUPS
 from .sessions import INTAKE_OPEN, SessionState
 from .submission import Submission
 
@@ -35,45 +39,26 @@ class Receipt:
 def write_submissions(conn: Connection, items: list[Submission], now: datetime) -> list[Any]:
     session_ids = sorted({it.session_id for it in items})
     keys = sorted({it.idempotency_key for it in items})
+    # On SQLite the batch's reads go to the driver directly: SQLAlchemy building and processing
+    # the statements (an expanding IN of every key) cost more than running them (bench/intake.py).
+    db: _Reads = _SqliteReads(conn) if conn.dialect.name == "sqlite" else _CoreReads(conn)
 
     # 1. Lock the sessions' rows (PostgreSQL; SQLite's BEGIN IMMEDIATE already holds the write
     #    lock), so a close from another process or node cannot slip between check and insert.
-    state_q = select(s.sessions.c.id, s.sessions.c.state, s.sessions.c.fields).where(
-        s.sessions.c.id.in_(session_ids)
-    )
-    if conn.dialect.name == "postgresql":
-        state_q = state_q.with_for_update()
-    sessions = {row.id: row for row in conn.execute(state_q)}
-
+    sessions = db.sessions(session_ids)
     # 2. Idempotent resends: a key already stored gets its receipt back, even after the close.
-    existing = {
-        (row.session_id, row.idempotency_key): (Receipt(row.id, row.receipt, duplicate=True), row.content_hash)
-        for row in conn.execute(
-            select(s.questions.c.id, s.questions.c.session_id, s.questions.c.idempotency_key, s.questions.c.receipt,
-                   s.questions.c.content_hash)
-            .where(s.questions.c.session_id.in_(session_ids))
-            .where(s.questions.c.idempotency_key.in_(keys))
-        )
-    }
-
+    existing = db.existing(session_ids, keys)
     # The last number in each session's register: ORDER BY … LIMIT 1 reads one index entry, where
     # max() … GROUP BY walked every question of the session in every batch.
-    numbers = {
-        session_id: conn.execute(
-            select(s.questions.c.number)
-            .where(s.questions.c.session_id == session_id)
-            .order_by(s.questions.c.number.desc())
-            .limit(1)
-        ).scalar_one_or_none()
-        or 0
-        for session_id in sessions
-    }
+    numbers = {session_id: db.last_number(session_id) for session_id in sessions}
 
     # On SQLite rows go to the driver as they are (see _insert_rows): the timestamp is converted once.
     stamp: Any = _sqlite_datetime(now) if conn.dialect.name == "sqlite" else now
     results: list[Any] = [None] * len(items)
-    to_insert: list[tuple[int, Submission, dict[str, Any]]] = []
+    to_insert: list[tuple[int, Submission, tuple[Any, ...]]] = []
     in_batch: dict[tuple[int, str], tuple[int, str]] = {}  # the same key twice in one batch: the first wins
+    receipts = _new_receipts(len(items))
+    received = QuestionState.RECEIVED.value
     for index, item in enumerate(items):
         key = (item.session_id, item.idempotency_key)
         content = item.content_hash
@@ -89,7 +74,7 @@ def write_submissions(conn: Connection, items: list[Submission], now: datetime) 
         if session is None:
             results[index] = NotFound("session_not_found", field="session_id")
             continue
-        state = SessionState(session.state)
+        state = SessionState(session[0])
         if state not in INTAKE_OPEN:
             results[index] = (
                 SessionNotOpen("session_not_open", field="session_id")
@@ -97,43 +82,25 @@ def write_submissions(conn: Connection, items: list[Submission], now: datetime) 
                 else SessionClosed("session_closed", field="session_id")
             )
             continue
-        if item.field is not None and item.field not in session.fields:
+        if item.field is not None and item.field not in session[1]:
             results[index] = ValidationError("bad_field", field="field")
             continue
-        numbers[item.session_id] = numbers.get(item.session_id, 0) + 1
+        number = numbers[item.session_id] = numbers.get(item.session_id, 0) + 1
         in_batch[key] = (index, content)
-        to_insert.append(
-            (
-                index,
-                item,
-                {
-                    "session_id": item.session_id,
-                    "number": numbers[item.session_id],
-                    "receipt": new_receipt(),
-                    "idempotency_key": item.idempotency_key,
-                    "content_hash": content,
-                    "channel": item.channel,
-                    "field": item.field,
-                    "text": item.text,
-                    "state": QuestionState.RECEIVED.value,
-                    "asker_kind": item.asker.kind.value,
-                    "public_name": item.asker.public_name,
-                    "received_at": stamp,
-                    "interest_count": 0,
-                    "version": 1,
-                    "updated_at": stamp,
-                },
-            )
-        )
+        asker = item.asker
+        # in QUESTION_COLUMNS order
+        row = (item.session_id, number, receipts[index], item.idempotency_key, content, item.channel, item.field,
+               item.text, received, asker.kind.value, asker.public_name, stamp, 0, 1, stamp)
+        to_insert.append((index, item, row))
 
     if to_insert:
         ids = _insert_questions(conn, [row for _, _, row in to_insert])
         askers, consents = [], []
         for index, item, row in to_insert:
-            qid = ids[(row["session_id"], row["number"])]
-            results[index] = Receipt(qid, row["receipt"])
-            askers.append((qid, item.asker.kind.value, item.asker.name, item.asker.address, item.asker.phone,
-                           item.asker.name_shown.value))
+            qid = ids[(row[0], row[1])]
+            results[index] = Receipt(qid, row[2])
+            a = item.asker
+            askers.append((qid, a.kind.value, a.name, a.address, a.phone, a.name_shown.value))
             consents.append((qid, item.consent_version, stamp, item.channel))
         _insert_rows(conn, s.askers, askers)
         _insert_rows(conn, s.consent_records, consents)
@@ -145,26 +112,121 @@ def write_submissions(conn: Connection, items: list[Submission], now: datetime) 
     return results
 
 
-def _insert_questions(conn: Connection, rows: list[dict[str, Any]]) -> dict[tuple[int, int], int]:
-    """Insert and return {(session_id, number): id}; (session_id, number) is unique."""
+# One receipt is GROUPS × GROUP_LEN base32 symbols (moderation/receipts.py); 10 random bytes encode to
+# 16 symbols, of which the first are used, each 5 uniform bits from the OS's CSPRNG. One call per
+# batch, the symbols mapped to the receipt alphabet in C: not a loop in Python per receipt.
+_RECEIPT_BYTES = 10
+_RECEIPT_SYMBOLS = 16
+assert GROUPS * GROUP_LEN <= _RECEIPT_SYMBOLS
+_TO_RECEIPT_ALPHABET = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", ALPHABET.encode())
+
+
+def _new_receipts(count: int) -> list[str]:
+    symbols = base64.b32encode(secrets.token_bytes(_RECEIPT_BYTES * count)).translate(_TO_RECEIPT_ALPHABET).decode()
+    groups = range(0, GROUPS * GROUP_LEN, GROUP_LEN)
+    return [
+        "-".join([symbols[start + g : start + g + GROUP_LEN] for g in groups])
+        for start in range(0, _RECEIPT_SYMBOLS * count, _RECEIPT_SYMBOLS)
+    ]
+
+
+QUESTION_COLUMNS = ["session_id", "number", "receipt", "idempotency_key", "content_hash", "channel", "field", "text",
+                    "state", "asker_kind", "public_name", "received_at", "interest_count", "version", "updated_at"]
+
+
+class _Reads:
+    def sessions(self, session_ids: list[int]) -> dict[int, tuple[str, list[str]]]:
+        """{id: (state, fields)}"""
+        raise NotImplementedError
+
+    def existing(self, session_ids: list[int], keys: list[str]) -> dict[tuple[int, str], tuple[Receipt, str]]:
+        """{(session_id, key): (receipt, content_hash)} of the keys already stored"""
+        raise NotImplementedError
+
+    def last_number(self, session_id: int) -> int:
+        raise NotImplementedError
+
+
+class _CoreReads(_Reads):
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def sessions(self, session_ids: list[int]) -> dict[int, tuple[str, list[str]]]:
+        q = select(s.sessions.c.id, s.sessions.c.state, s.sessions.c.fields).where(s.sessions.c.id.in_(session_ids))
+        if self.conn.dialect.name == "postgresql":
+            q = q.with_for_update()
+        return {row.id: (row.state, row.fields) for row in self.conn.execute(q)}
+
+    def existing(self, session_ids: list[int], keys: list[str]) -> dict[tuple[int, str], tuple[Receipt, str]]:
+        q = s.questions.c
+        return {
+            (row.session_id, row.idempotency_key): (Receipt(row.id, row.receipt, duplicate=True), row.content_hash)
+            for row in self.conn.execute(
+                select(q.id, q.session_id, q.idempotency_key, q.receipt, q.content_hash)
+                .where(q.session_id.in_(session_ids))
+                .where(q.idempotency_key.in_(keys))
+            )
+        }
+
+    def last_number(self, session_id: int) -> int:
+        q = s.questions.c
+        number = self.conn.execute(
+            select(q.number).where(q.session_id == session_id).order_by(q.number.desc()).limit(1)
+        ).scalar_one_or_none()
+        return number or 0
+
+
+class _SqliteReads(_Reads):
+    """The same reads as _CoreReads, as plain SQL on the pysqlite connection of the transaction."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.cursor = conn.connection.driver_connection.cursor()
+
+    def _all(self, sql: str, params: list[Any]) -> list[Any]:
+        return self.cursor.execute(sql, params).fetchall()
+
+    def sessions(self, session_ids: list[int]) -> dict[int, tuple[str, list[str]]]:
+        rows = self._all(f"SELECT id, state, fields FROM sessions WHERE id IN ({_marks(session_ids)})", session_ids)
+        return {sid: (state, json.loads(fields)) for sid, state, fields in rows}
+
+    def existing(self, session_ids: list[int], keys: list[str]) -> dict[tuple[int, str], tuple[Receipt, str]]:
+        rows = self._all(
+            "SELECT session_id, idempotency_key, id, receipt, content_hash FROM questions"
+            f" WHERE session_id IN ({_marks(session_ids)}) AND idempotency_key IN ({_marks(keys)})",
+            [*session_ids, *keys],
+        )
+        return {(sid, key): (Receipt(qid, receipt, duplicate=True), content) for sid, key, qid, receipt, content in rows}
+
+    def last_number(self, session_id: int) -> int:
+        rows = self._all("SELECT number FROM questions WHERE session_id = ? ORDER BY number DESC LIMIT 1", [session_id])
+        return rows[0][0] if rows else 0
+
+    def ids(self, session_id: int, lowest: int) -> list[tuple[int, int]]:
+        return self._all("SELECT number, id FROM questions WHERE session_id = ? AND number >= ?", [session_id, lowest])
+
+
+def _marks(values: list[Any]) -> str:
+    return ", ".join(["?"] * len(values))
+
+
+def _insert_questions(conn: Connection, rows: list[tuple[Any, ...]]) -> dict[tuple[int, int], int]:
+    """Insert rows (QUESTION_COLUMNS order) and return {(session_id, number): id}; (session_id, number)
+    is unique."""
     if conn.dialect.name != "sqlite":
         # One multi-row INSERT … RETURNING. Rows come back in no promised order (asking for
         # parameter order makes SQLAlchemy fall back to a statement per row), hence the mapping.
         inserted = conn.execute(
-            insert(s.questions).returning(s.questions.c.id, s.questions.c.session_id, s.questions.c.number), rows
+            insert(s.questions).returning(s.questions.c.id, s.questions.c.session_id, s.questions.c.number),
+            [dict(zip(QUESTION_COLUMNS, row, strict=True)) for row in rows],
         )
         return {(r.session_id, r.number): r.id for r in inserted}
-    columns = list(rows[0])
-    _insert_rows(conn, s.questions, [tuple(row[c] for c in columns) for row in rows], columns)
+    _insert_rows(conn, s.questions, rows, QUESTION_COLUMNS)
+    reads = _SqliteReads(conn)
     ids: dict[tuple[int, int], int] = {}
-    for session_id in {row["session_id"] for row in rows}:
-        lowest = min(row["number"] for row in rows if row["session_id"] == session_id)
-        for r in conn.execute(
-            select(s.questions.c.id, s.questions.c.number)
-            .where(s.questions.c.session_id == session_id)
-            .where(s.questions.c.number >= lowest)
-        ):
-            ids[(session_id, r.number)] = r.id
+    for session_id in {row[0] for row in rows}:
+        lowest = min(row[1] for row in rows if row[0] == session_id)
+        for number, qid in reads.ids(session_id, lowest):
+            ids[(session_id, number)] = qid
     return ids
 
 
@@ -185,9 +247,10 @@ def _insert_rows(conn: Connection, table: Table, rows: list[tuple[Any, ...]], co
         return
     one_row = "(" + ", ".join("?" for _ in columns) + ")"
     head = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES "
+    driver = conn.connection.driver_connection  # in the transaction SQLAlchemy began
     for start in range(0, len(rows), SQLITE_ROWS_PER_INSERT):
         chunk = rows[start : start + SQLITE_ROWS_PER_INSERT]
-        conn.exec_driver_sql(head + ", ".join([one_row] * len(chunk)), tuple(v for row in chunk for v in row))
+        driver.execute(head + ", ".join([one_row] * len(chunk)), list(chain.from_iterable(chunk)))
 
 
 def _sqlite_datetime(value: datetime) -> str:

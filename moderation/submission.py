@@ -59,9 +59,38 @@ def _str(value: Any) -> str:
 
 
 def check_size(payload: Any) -> None:
-    size = len(json.dumps(payload, ensure_ascii=False).encode()) if not isinstance(payload, bytes) else len(payload)
+    if isinstance(payload, bytes):
+        size = len(payload)
+    elif _size_bound(payload, 0) <= MAX_PAYLOAD_BYTES:
+        return  # certainly small enough: no need to encode it to know
+    else:
+        size = len(json.dumps(payload, ensure_ascii=False).encode())
     if size > MAX_PAYLOAD_BYTES:
         raise TooLarge("too_large", limit=MAX_PAYLOAD_BYTES)
+
+
+_UNKNOWN = MAX_PAYLOAD_BYTES + 1  # no cheap bound: measure exactly
+
+
+def _size_bound(value: Any, depth: int) -> int:
+    """At least the length of the payload's UTF-8 JSON: a character is at most 6 bytes there (a
+    \\uXXXX escape; UTF-8 takes at most 4), and separators at most 2."""
+    if isinstance(value, str):
+        return 6 * len(value) + 2
+    if isinstance(value, dict):
+        if depth > 2:
+            return _UNKNOWN
+        total = 2
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return _UNKNOWN
+            total += 6 * len(key) + 4 + _size_bound(item, depth + 1)
+        return total
+    if value is None or isinstance(value, bool):
+        return 5
+    if isinstance(value, int) and -MAX_ID <= value <= MAX_ID:
+        return 20
+    return _UNKNOWN  # lists, floats, big numbers: rare in a submission
 
 
 def parse_session_id(value: Any) -> int:

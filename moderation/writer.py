@@ -6,8 +6,9 @@ durable intake at close to the rate of a bare acknowledgement. A future resolves
 returned, so whoever awaits it can safely acknowledge and announce (commit, then emit).
 
 Batch handlers are plain (synchronous) SQLAlchemy Core code. On SQLite they run in the writer
-process (moderation/writer_process.py), in parallel with the event loop (PIPELINE_DEPTH batches in
-the pipe at once).
+process (moderation/writer_process.py), in parallel with the event loop: the next batch is sent when
+the process says it is about to COMMIT the current one, so it is already waiting when the lock is free
+(at most two batches in the pipe, one committing and one queued).
 On PostgreSQL they run through the asyncpg connection with `run_sync`.
 
 A batch that fails (a bad item, a dead writer process) is written again item by item, so only the
@@ -33,10 +34,6 @@ from .writer_process import Groups, WriterProcess, run_groups
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 512
-# Batches in the writer process's pipe at once. Two removed the writer's idle wait for the loop but
-# made batches smaller, and a small batch writes nearly as many index pages as a big one: no gain
-# at 200 submitters, a loss at 50 (docs/benchmarks.md). The machinery stays for other disks.
-PIPELINE_DEPTH = 1
 # Past this many waiting items new ones are refused with a retry time instead of queueing without
 # bound (each waits for every batch before it; a client would time out and resend anyway).
 MAX_QUEUED = 20_000
@@ -69,6 +66,7 @@ class WriteFailed(RuntimeError):
 class _InFlight:
     batch: list[_Pending]
     groups: list[list[_Pending]]  # the batch by handler, in the order sent
+    go_ahead: bool = False  # the process said it is committing this one: the next may be sent
 
 
 class BatchWriter:
@@ -79,7 +77,11 @@ class BatchWriter:
         self._alone: deque[_Pending] = deque()  # retried one by one, before anything new
         self._wakeup = asyncio.Event()
         self._in_flight: deque[_InFlight] = deque()
-        self._slots = asyncio.Semaphore(PIPELINE_DEPTH)
+        # The process takes a batch: none in flight, or the last one sent is being committed.
+        # Sending as soon as it has said so (not one loop turn later, not after its COMMIT) keeps it
+        # from waiting on a busy event loop; a batch sent while another is still executing would be
+        # small, and a small batch writes nearly as many index pages as a big one (docs/benchmarks.md).
+        self._ready = True
         self._task: asyncio.Task[None] | None = None
         self._closed = False
         self.batches = 0
@@ -100,7 +102,8 @@ class BatchWriter:
             raise WriterBusy("too many writes waiting")
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._waiting.append(_Pending(handler, item, future))
-        self._wakeup.set()
+        if self._ready:  # otherwise the process's go-ahead sends it (_on_reply)
+            self._wakeup.set()
         # A caller that goes away (a dropped connection) cancels only its wait: the item is written
         # all the same, and settling skips a future that is already done.
         return await future
@@ -134,11 +137,13 @@ class BatchWriter:
                 await self._wakeup.wait()
                 continue
             if self._process:
-                await self._slots.acquire()  # at most PIPELINE_DEPTH batches in the pipe
-                if not self._process.started:  # first write, or the last process died meanwhile
-                    self._start_process()
-                batch = self._next_batch()  # formed as late as possible: bigger batches
-                self._send(batch)
+                if self._ready:
+                    if not self._process.started:  # first write, or the last process died meanwhile
+                        self._start_process()
+                    self._send(self._next_batch())
+                    continue
+                self._wakeup.clear()
+                await self._wakeup.wait()
             else:
                 batch = self._next_batch()
                 pending_groups, groups = _groups(batch)
@@ -161,6 +166,7 @@ class BatchWriter:
         assert self._process is not None
         by_handler, groups = _groups(batch)
         self._in_flight.append(_InFlight(batch, by_handler))
+        self._ready = False
         try:
             self._process.pipe.send(groups)
         except OSError:  # the process died; _on_reply sees the closed pipe and recovers
@@ -171,15 +177,25 @@ class BatchWriter:
         pipe = self._process.pipe
         try:
             while pipe.poll():
-                status, payload = pipe.recv()  # EOFError once the process is gone, even when idle
+                reply = pipe.recv()  # EOFError once the process is gone, even when idle
+                if reply is None:  # go-ahead: the newest batch is being committed
+                    self._in_flight[-1].go_ahead = True
+                    self._ready = True
+                    continue
+                status, payload = reply
                 sent = self._in_flight.popleft()
-                self._slots.release()
+                if not sent.go_ahead:  # failed before its COMMIT
+                    self._ready = True
                 if status == "ok":
                     self._settle(sent.groups, payload)
                 else:
                     self._failed(sent.batch, WriteFailed(payload))
         except (OSError, EOFError):
             self._process_died()
+            self._wakeup.set()  # a new process for what is left, started by _run
+            return
+        if self._ready and (self._waiting or self._alone):
+            self._send(self._next_batch())  # here, not one loop turn later in _run
         self._wakeup.set()  # a closing writer waits for the last replies
 
     def _process_died(self) -> None:
@@ -191,7 +207,7 @@ class BatchWriter:
         self._process.stop(timeout=1)
         while self._in_flight:  # maybe committed, maybe not: each is written again on its own
             self._failed(self._in_flight.popleft().batch, WriteFailed("the writer process died"))
-            self._slots.release()
+        self._ready = True  # for the next process
 
     # -- outcomes ---------------------------------------------------------------------------------
 

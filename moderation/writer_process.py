@@ -6,8 +6,9 @@ acknowledgement latency (docs/benchmarks.md). In its own process the batch runs 
 the loop on the second core.
 
 The protocol: the server sends a batch as `(handler, items)` groups over a socket pair, the process
-runs them in one transaction and answers with the per-item results after COMMIT returned, so an
-acknowledgement still means "on disk". If the server dies, the socket closes and the process exits
+runs them in one transaction, says `None` (go ahead: send the next batch) just before COMMIT, and
+answers with the per-item results after COMMIT returned, so an acknowledgement still means "on
+disk". If the server dies, the socket closes and the process exits
 after the batch it is writing (committed whole, or not at all).
 
 It is started as `python -m moderation.writer_process`, not through multiprocessing, whose spawn and
@@ -64,6 +65,10 @@ def _serve(pipe: Pipe, url: str) -> None:
             try:
                 with engine.begin() as conn:
                     results = run_groups(conn, groups)
+                    # Go-ahead before COMMIT: the server sends the next batch while this one is
+                    # fsynced, so it is waiting in the socket when the lock is free again (no ack
+                    # is built from this message; see BatchWriter._on_reply).
+                    pipe.send(None)
                 reply: tuple[str, Any] = ("ok", results)
             except Exception as exc:  # rolled back: nothing of this batch was stored
                 # The type only: a database error's text could carry personal data.
