@@ -82,6 +82,8 @@ STAFF_UI: dict[str, tuple[str, str]] = {
     "key_reorder": ("Đổi thứ tự trong hàng chờ trực tiếp", "Move within the live queue"),
     "key_escape": ("Đóng hộp thoại", "Close a dialog"),
     "approve_script": ("Duyệt kịch bản", "Approve the script"),
+    "session_start": ("Bắt đầu phiên", "Start the session"),
+    "session_close": ("Kết thúc phiên", "Close the session"),
     "dlg_close": ("Đóng", "Close"),
     "dlg_cancel": ("Hủy", "Cancel"),
     "dlg_confirm": ("Xác nhận", "Confirm"),
@@ -237,6 +239,12 @@ STAFF_UI: dict[str, tuple[str, str]] = {
         "công khai.",
         "After approval, new questions are late: the board may still pick them, and the head approves them before "
         "they are public."),
+    "dlg_start": ("Bắt đầu phiên đối thoại", "Start the session"),
+    "dlg_start_text": ("Phiên chuyển sang “Đang diễn ra”; người xem thấy ngay. Câu hỏi vẫn được nhận đến khi kết thúc.",
+                       "The session goes live; viewers see it at once. Questions are taken until it closes."),
+    "dlg_close": ("Kết thúc phiên đối thoại", "Close the session"),
+    "dlg_close_text": ("Phiên kết thúc và ngừng nhận câu hỏi ngay lập tức. Không thể mở lại.",
+                       "The session closes and stops taking questions at once. It cannot be reopened."),
     "dlg_required": ("Vui lòng điền mục này.", "Please fill this in."),
     "conn_connecting": ("Đang kết nối…", "Connecting…"),
     "conn_online": ("Đã kết nối", "Connected"),
@@ -252,6 +260,8 @@ STAFF_UI: dict[str, tuple[str, str]] = {
     "msg_timeout": ("Máy chủ chưa phản hồi. Vui lòng thử lại.", "The server did not answer. Please try again."),
     "msg_offline": ("Đang mất kết nối: thao tác chưa được gửi.", "Offline: nothing was sent."),
     "msg_script": ("Kịch bản đã được duyệt.", "The script is approved."),
+    "msg_started": ("Phiên đối thoại đã bắt đầu.", "The session is live."),
+    "msg_closed": ("Phiên đối thoại đã kết thúc; ngừng nhận câu hỏi.", "The session is closed; intake has stopped."),
     "msg_shown": ("{n} / {total} câu hỏi", "{n} / {total} questions"),
     # ---- the chair's screen ----
     "chair_title": ("Màn hình người chủ trì", "Chair's screen"),
@@ -290,7 +300,7 @@ STAFF_JS_KEYS: tuple[str, ...] = tuple(
         "lane_", "state_name_", "sess_", "clock_", "card_", "q_", "act_", "rsn_", "dlg_", "id_", "conn_", "msg_",
         "chair_", "overlay_", "role_", "key_", "help_",
     ))
-) + ("approve_script", "flt_all", "console_loading")
+) + ("approve_script", "session_start", "session_close", "flt_all", "console_loading")
 
 
 def staff_js_texts(lang: str) -> dict[str, str]:

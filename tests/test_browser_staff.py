@@ -541,3 +541,23 @@ async def test_sign_in_staff_home_and_roles(server: RunningServer, browser: Brow
     await screenshot(rpage, "staff-console-responder-en.png", full_page=False)
     assert responder.errors == []
     assert [e for e in viewer.errors if "status of 401" not in e] == []  # the wrong password is answered 401
+
+
+async def test_the_head_starts_and_closes_the_session_from_the_console(server: RunningServer,
+                                                                       browser: Browser) -> None:
+    session = await server.new_session(state=SessionState.ANNOUNCED)
+    await add_staff(server, "truongban", "head")
+    await add_staff(server, "bientap", "editor")
+    head = (await console(browser, server, "truongban", session.id)).page
+    editor = (await console(browser, server, "bientap", session.id)).page
+    assert await editor.locator("#session-start").count() == 0  # the head's (and admin's) alone
+    assert await head.is_visible("#session-start") and await head.is_visible("#session-close")
+    await head.click("#session-start")
+    await head.click("#action-submit")  # confirmed in a dialog
+    await head.wait_for_selector("#session-start", state="hidden")
+    assert (await server.store.get_session(session.id)).state is SessionState.LIVE
+    await editor.wait_for_function("document.querySelector('#console').dataset.state === 'live'")
+    await head.click("#session-close")
+    await head.click("#action-submit")
+    await head.wait_for_selector("#session-close", state="hidden")
+    assert (await server.store.get_session(session.id)).state is SessionState.CLOSED

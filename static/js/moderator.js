@@ -94,6 +94,8 @@ function start(root) {
   const dialogCancel = $("action-cancel");
   const helpDialog = $("help-dialog");
   const scriptButton = $("approve-script");
+  const startButton = $("session-start");
+  const closeButton = $("session-close");
 
   let session = {
     id: sessionId,
@@ -211,6 +213,7 @@ function start(root) {
     }
     for (const button of board.querySelectorAll(".qcard button")) button.disabled = !online;
     if (scriptButton) scriptButton.disabled = !online || Boolean(session.script_approved_at || session.script_approved);
+    for (const button of [startButton, closeButton]) if (button) button.disabled = !online;
     if (!online && dialog.open) dialogSubmit.disabled = true;
     if (online && dialog.open) dialogSubmit.disabled = false;
   }
@@ -380,6 +383,8 @@ function start(root) {
       scriptButton.hidden = approved;
       scriptButton.disabled = !online || approved;
     }
+    if (startButton) startButton.hidden = session.state !== "announced";
+    if (closeButton) closeButton.hidden = !["announced", "live"].includes(session.state);
     tick();
   }
 
@@ -1351,19 +1356,27 @@ function start(root) {
 
   $("help-open").addEventListener("click", openHelp);
 
-  if (scriptButton) {
-    scriptButton.addEventListener("click", () => {
+  // The head's session controls: approve the script, start, close. Each asks for confirmation.
+  const SESSION_CONTROLS = [
+    [scriptButton, "approve_script", "dlg_script", "dlg_script_text", "approve_script", "msg_script"],
+    [startButton, "start", "dlg_start", "dlg_start_text", "session_start", "msg_started"],
+    [closeButton, "close", "dlg_close", "dlg_close_text", "session_close", "msg_closed"],
+  ];
+  for (const [button, action, title, text, label, done] of SESSION_CONTROLS) {
+    if (!button) continue;
+    button.addEventListener("click", () => {
       openDialog({
-        title: t("dlg_script"),
-        origin: scriptButton,
-        submitLabel: t("approve_script"),
+        title: t(title),
+        origin: button,
+        danger: action === "close",
+        submitLabel: t(label),
         build(body) {
-          body.append(el("p", "", t("dlg_script_text")));
+          body.append(el("p", "", t(text)));
           return dialogSubmit;
         },
         submit() {
           return new Promise((resolve) => {
-            socket.timeout(ACK_TIMEOUT_MS).emit("session_action", { session_id: sessionId, action: "approve_script" },
+            socket.timeout(ACK_TIMEOUT_MS).emit("session_action", { session_id: sessionId, action },
               (err, ack) => {
                 if (err || !ack) {
                   dialogError.textContent = t("msg_timeout");
@@ -1374,7 +1387,7 @@ function start(root) {
                   resolve(false);
                 } else {
                   applySession(ack.session);
-                  announce(t("msg_script"));
+                  announce(t(done));
                   resolve(true);
                 }
               });
