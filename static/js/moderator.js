@@ -1360,7 +1360,7 @@ function start(root) {
   const SESSION_CONTROLS = [
     [scriptButton, "approve_script", "dlg_script", "dlg_script_text", "approve_script", "msg_script"],
     [startButton, "start", "dlg_start", "dlg_start_text", "session_start", "msg_started"],
-    [closeButton, "close", "dlg_close", "dlg_close_text", "session_close", "msg_closed"],
+    [closeButton, "close", "dlg_session_close", "dlg_session_close_text", "session_close", "msg_closed"],
   ];
   for (const [button, action, title, text, label, done] of SESSION_CONTROLS) {
     if (!button) continue;
