@@ -48,9 +48,15 @@ class Submission:
         return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
+# The enums by value, for a dict lookup where calling the enum class costs ~0.3 µs a call; anything
+# not found (or unhashable) still goes through the class, so errors and edge cases stay the enum's.
+_KINDS: dict[Any, AskerKind] = {m.value: m for m in AskerKind}
+_SHOWN: dict[Any, NameShown] = {m.value: m for m in NameShown}
+
+
 def _rebuild(session_id: int, key: str, kind: str, name: str, address: str, phone: str, name_shown: str,
              field: str | None, text: str, consent_version: str, channel: str) -> Submission:
-    asker = Asker(AskerKind(kind), name, address, phone, NameShown(name_shown))
+    asker = Asker(_KINDS[kind], name, address, phone, _SHOWN[name_shown])
     return Submission(session_id, key, asker, field, text, consent_version, channel)
 
 
@@ -123,16 +129,24 @@ def parse_submission(payload: Any, *, channel: str, session_fields: list[str] | 
     if not isinstance(raw_asker, dict):
         problems.add("required", "asker")
         raw_asker = {}
+    raw_kind = raw_asker.get("kind", "person")
     try:
-        kind = AskerKind(raw_asker.get("kind", "person"))
-    except ValueError:
-        problems.add("bad_choice", "asker.kind")
-        kind = AskerKind.PERSON
+        kind = _KINDS[raw_kind]
+    except (KeyError, TypeError):
+        try:
+            kind = AskerKind(raw_kind)
+        except ValueError:
+            problems.add("bad_choice", "asker.kind")
+            kind = AskerKind.PERSON
+    raw_shown = raw_asker.get("name_shown") or NameShown.SHORT
     try:
-        name_shown = NameShown(raw_asker.get("name_shown") or NameShown.SHORT)
-    except ValueError:
-        problems.add("bad_choice", "asker.name_shown")
-        name_shown = NameShown.SHORT
+        name_shown = _SHOWN[raw_shown]
+    except (KeyError, TypeError):
+        try:
+            name_shown = NameShown(raw_shown)
+        except ValueError:
+            problems.add("bad_choice", "asker.name_shown")
+            name_shown = NameShown.SHORT
 
     name = clean_line(_str(raw_asker.get("name")))
     address = clean_line(_str(raw_asker.get("address")))

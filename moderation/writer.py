@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import pickle
+import select
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -82,6 +84,7 @@ class BatchWriter:
         # from waiting on a busy event loop; a batch sent while another is still executing would be
         # small, and a small batch writes nearly as many index pages as a big one (docs/benchmarks.md).
         self._ready = True
+        self._poller: select.poll | None = None  # is a reply waiting on the pipe? (see _on_reply)
         self._task: asyncio.Task[None] | None = None
         self._closed = False
         self.batches = 0
@@ -160,7 +163,11 @@ class BatchWriter:
     def _start_process(self) -> None:
         assert self._process is not None
         self._process.start()
-        asyncio.get_running_loop().add_reader(self._process.pipe.fileno(), self._on_reply)
+        fd = self._process.pipe.fileno()
+        # Connection.poll() builds a selector on every call (three calls a batch); this one is made once.
+        self._poller = select.poll()
+        self._poller.register(fd, select.POLLIN)
+        asyncio.get_running_loop().add_reader(fd, self._on_reply)
 
     def _send(self, batch: list[_Pending]) -> None:
         assert self._process is not None
@@ -168,15 +175,19 @@ class BatchWriter:
         self._in_flight.append(_InFlight(batch, by_handler))
         self._ready = False
         try:
-            self._process.pipe.send(groups)
+            # Plain pickle, not Connection.send's ForkingPickler (a new pickler and a copy of its
+            # dispatch table each call) for what is only functions, dataclasses and strings.
+            self._process.pipe.send_bytes(pickle.dumps(groups, pickle.HIGHEST_PROTOCOL))
         except OSError:  # the process died; _on_reply sees the closed pipe and recovers
             self._process_died()
 
     def _on_reply(self) -> None:
         assert self._process is not None
         pipe = self._process.pipe
+        poller = self._poller
+        assert poller is not None
         try:
-            while pipe.poll():
+            while poller.poll(0):  # readable: a reply, or the end of the pipe (recv raises EOFError)
                 reply = pipe.recv()  # EOFError once the process is gone, even when idle
                 if reply is None:  # go-ahead: the newest batch is being committed
                     self._in_flight[-1].go_ahead = True

@@ -18,6 +18,7 @@ guard would run twice, one read from stdin could not start a writer at all)."""
 from __future__ import annotations
 
 import logging
+import pickle
 import signal
 import socket
 import subprocess
@@ -59,7 +60,7 @@ def _serve(pipe: Pipe, url: str) -> None:
     try:
         while True:
             try:
-                groups: Groups = pipe.recv()
+                groups: Groups = pickle.loads(pipe.recv_bytes())  # sent as plain pickle (BatchWriter._send)
             except EOFError:  # the server has gone
                 return
             try:

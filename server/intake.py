@@ -51,18 +51,25 @@ class Intake:
             # Logged without the payload: it holds personal data.
             log.exception("intake failed (channel=%s)", channel)
             return internal_error_body(lang)
-        log.debug("question %s stored (receipt %s, channel %s, resend=%s)", receipt.question_id, receipt.receipt,
-                 channel, receipt.duplicate)
+        if log.isEnabledFor(logging.DEBUG):  # this runs for every question: skip building the call
+            log.debug("question %s stored (receipt %s, channel %s, resend=%s)", receipt.question_id,
+                      receipt.receipt, channel, receipt.duplicate)
         return receipt.ack()
 
     async def _submit(self, payload: Any, channel: str, client_ip: str, connection: str | None) -> Receipt:
-        for limiter, key in ((self.per_ip, client_ip), (self.per_connection, connection)):
-            if key is not None:
-                wait = limiter.take(key)
-                if wait:
-                    raise RateLimited("rate_limited", retry_after=wait)
+        if self.per_ip.enabled or self.per_connection.enabled:
+            for limiter, key in ((self.per_ip, client_ip), (self.per_connection, connection)):
+                if key is not None:
+                    wait = limiter.take(key)
+                    if wait:
+                        raise RateLimited("rate_limited", retry_after=wait)
         raw_id = payload.get("session_id") if isinstance(payload, dict) else None
-        session = await self.watch.get(parse_session_id(raw_id))
+        session_id = parse_session_id(raw_id)
+        # The watch's cache, read here without a coroutine per question; SessionWatch.get reads the
+        # store for a session it does not know or one still in draft (never trusted from the cache).
+        session = self.watch.sessions.get(session_id)
+        if session is None or session.state is SessionState.DRAFT:
+            session = await self.watch.get(session_id)
         try:
             submission = parse_submission(payload, channel=channel, session_fields=session.fields)
         except ValidationError:

@@ -5,6 +5,7 @@ happens, so a client always learns what became of what it sent."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable
@@ -79,6 +80,16 @@ class ViewerNamespace(socketio.AsyncNamespace):
         # Per address too: reconnecting for a fresh per-connection id must not inflate counts.
         self.interest_per_ip = RateLimiter(settings.interest_per_ip_per_minute,
                                            settings.interest_per_ip_per_minute // 2, enabled=on)
+
+    async def trigger_event(self, event: str, *args: Any) -> Any:
+        # The event that comes by the thousand: straight to its handler, without python-socketio's
+        # per-event lookup (hasattr, getattr, inspect.iscoroutinefunction). Everything else as before.
+        if event == "submit_question":
+            try:
+                return await self.on_submit_question(*args)
+            except asyncio.CancelledError:  # as python-socketio's own dispatch
+                return None
+        return await super().trigger_event(event, *args)
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         try:
