@@ -21,7 +21,8 @@ from moderation.sessions import Session, SessionState
 from moderation.store import QuestionView, Store
 
 log = logging.getLogger(__name__)
-STATS_EVERY = 4  # polls: the public counts are refreshed every other second
+STATS_EVERY = 4  # polls: the public counts are pushed at most every two seconds
+STATS_MAX_AGE = 2.0  # seconds a page or a join may be served cached counts
 
 
 def room(session_id: int) -> str:
@@ -39,6 +40,7 @@ class SessionWatch:
         self._question_versions: dict[int, int] = {}
         self._task: asyncio.Task[None] | None = None
         self._stats: dict[int, dict[str, Any]] = {}
+        self._stats_read: dict[int, float] = {}  # loop time of each session's last count
         # Held by this node's actions from before their commit until their versions are noted
         # (BoardFeed.act), and by the poller while it compares versions: no double announcement.
         self.announcing = asyncio.Lock()
@@ -52,10 +54,12 @@ class SessionWatch:
             self._question_versions[question_id] = version
 
     async def stats(self, session_id: int) -> dict[str, Any]:
-        stats = self._stats.get(session_id)
-        if stats is None:
-            stats = self._stats[session_id] = await Board(self.store).stats(session_id)
-        return stats
+        """The transparency counts, at most STATS_MAX_AGE old (a thousand joins, one GROUP BY)."""
+        now = asyncio.get_running_loop().time()
+        if session_id not in self._stats or now - self._stats_read.get(session_id, 0.0) > STATS_MAX_AGE:
+            self._stats[session_id] = await Board(self.store).stats(session_id)
+            self._stats_read[session_id] = now
+        return self._stats[session_id]
 
     async def start(self) -> None:
         await self.refresh()
@@ -137,7 +141,8 @@ class SessionWatch:
             if not (isinstance(name, str) and name.startswith("session:") and members):
                 continue
             session_id = int(name.split(":", 1)[1])
-            stats = await Board(self.store).stats(session_id)
-            if stats != self._stats.get(session_id):
-                self._stats[session_id] = stats
+            before = self._stats.get(session_id)
+            self._stats_read.pop(session_id, None)  # count again now
+            stats = await self.stats(session_id)
+            if stats != before:
                 await self.sio.emit("stats", stats, room=name, namespace="/viewer")

@@ -397,6 +397,19 @@ async def test_merge_duplicates_flags_and_transparency(server: RunningServer, st
         stats = await resp.json()
     assert stats["received"] == 3 and stats["forwarded"] == 1 and stats["merged"] == 1
     assert stats["declined"] == {"abusive": 1}
+    page_counts: dict[str, str] = {}
+
+    async def read_page() -> None:
+        async with http.get(f"{server.url}/s/{session.id}") as resp:
+            page_counts.update(re.findall(r'data-stat="([a-z_.]+)">(\d+)<', await resp.text()))
+
+    for _ in range(40):  # the page's counts are at most a couple of seconds old
+        await read_page()
+        if page_counts.get("forwarded") == "1" and page_counts.get("declined.abusive") == "1":
+            break
+        await asyncio.sleep(0.1)
+    assert page_counts["received"] == "3" and page_counts["forwarded"] == "1"
+    assert page_counts["declined.abusive"] == "1"
 
 
 async def test_live_queue_air_chair_and_overlay(server: RunningServer, staff: Any, viewer_client: Any) -> None:
