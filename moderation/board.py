@@ -322,9 +322,6 @@ class Board:
         now = next((q for q in found if q.state is S.ON_AIR), None)
         return now, [q for q in found if q.state is S.QUEUED][:CUE_NEXT]
 
-    async def on_air(self, session_id: int) -> QuestionView | None:
-        return (await self.cue(session_id))[0]
-
     async def stats(self, session_id: int) -> dict[str, Any]:
         """The transparency counts on the public session page."""
         async with self.store.read_engine.connect() as conn:

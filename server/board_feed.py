@@ -58,6 +58,10 @@ class Suggestions:
         return [m for m in self.found.get(question_id, []) if m[0] in self.found]
 
 
+def _cue_body(session_id: int, now: QuestionView | None, upcoming: list[QuestionView]) -> dict[str, Any]:
+    return {"session_id": session_id, "now": cue_view(now) if now else None, "next": [cue_view(q) for q in upcoming]}
+
+
 def mod_room(session_id: int) -> str:
     return f"mod:{session_id}"
 
@@ -119,9 +123,12 @@ class BoardFeed:
                           similar=similar)
 
     async def cue(self, session_id: int) -> dict[str, Any]:
-        now, upcoming = await self.board.cue(session_id)
-        return {"session_id": session_id, "now": cue_view(now) if now else None,
-                "next": [cue_view(q) for q in upcoming]}
+        return _cue_body(session_id, *await self.board.cue(session_id))
+
+    async def fresh(self, question_id: int, actor: Actor) -> dict[str, Any]:
+        """A question as it is now, for a client whose action met a newer version (a conflict)."""
+        question = (await self.board.questions(ids=[question_id]))[0]
+        return self.staff_dict(question, await self.watch.get(question.session_id), actor)
 
     # -- acting -----------------------------------------------------------------------------------
 
@@ -139,6 +146,20 @@ class BoardFeed:
             outcome = await self.board.done_next(session_id, question_id, actor)
             self._note(outcome)
         return outcome
+
+    async def perform(self, question_id: int, action: Any, version: Any, params: dict[str, Any],
+                      actor: Actor) -> dict[str, Any]:
+        """An action from a console or the API: carried out, announced, answered (the ok body)."""
+        outcome = await self.act(question_id, action, version, params, actor)
+        await self.published(outcome)
+        session = await self.watch.get(outcome.question.session_id)
+        return {"ok": True, "question": self.staff_dict(outcome.question, session, actor),
+                "others": [self.staff_dict(q, session, actor) for q in outcome.others]}
+
+    async def session_action(self, session_id: int, action: Any, actor: Actor) -> Session:
+        session = await self.board.session_action(session_id, action, actor)
+        await self.watch.announce_sessions()  # viewers and every console, not only the caller
+        return session
 
     def _note(self, outcome: Outcome) -> None:
         for question in outcome.changed:
@@ -182,19 +203,20 @@ class BoardFeed:
         if outcome.queue_changed:
             await self.queue_changed(session.id)
         if cued:
-            await self.sio.emit("cue", await self.cue(session.id), room=chair_room(session.id), namespace="/chair")
-        if on_air:
-            await self.on_air_changed(session.id)
+            await self._cued(session.id, overlay=on_air)
 
     async def queue_changed(self, session_id: int) -> None:
         body = {"session_id": session_id, "order": await self.board.queue(session_id)}
         for name in (mod_room(session_id), head_room(session_id)):
             await self.sio.emit("queue", body, room=name, namespace="/moderator")
 
-    async def on_air_changed(self, session_id: int) -> None:
-        on_air = await self.board.on_air(session_id)
-        await self.sio.emit("on_air", {"session_id": session_id, "question": on_air.public_dict() if on_air else None},
-                            room=room(session_id), namespace="/viewer")
+    async def _cued(self, session_id: int, *, overlay: bool = True) -> None:
+        """The chair's cue and (with `overlay`) the overlay's on-air question, from one read."""
+        now, upcoming = await self.board.cue(session_id)
+        await self.sio.emit("cue", _cue_body(session_id, now, upcoming), room=chair_room(session_id), namespace="/chair")
+        if overlay:
+            await self.sio.emit("on_air", {"session_id": session_id, "question": now.public_dict() if now else None},
+                                room=room(session_id), namespace="/viewer")
 
     async def interest_changed(self, session_id: int, body: dict[str, Any]) -> None:
         for name in (mod_room(session_id), head_room(session_id)):
@@ -215,8 +237,7 @@ class BoardFeed:
             await self._to_staff(question, await self.watch.get(question.session_id))
         for session_id in sessions:
             await self.queue_changed(session_id)
-            await self.sio.emit("cue", await self.cue(session_id), room=chair_room(session_id), namespace="/chair")
-            await self.on_air_changed(session_id)
+            await self._cued(session_id)
 
     # -- new questions --------------------------------------------------------------------------
 

@@ -43,9 +43,7 @@ def acked(handler: Handler) -> Handler:
         except Conflict as err:
             body = error_body(err, lang)
             try:  # the fresh state, so the console shows what the other moderator did
-                question = (await self.feed.board.questions(ids=[args[0]["question_id"]]))[0]
-                body["question"] = self.feed.staff_dict(question, await self.feed.watch.get(question.session_id),
-                                                        actor)
+                body["question"] = await self.feed.fresh(args[0]["question_id"], actor)
             except Exception:
                 log.exception("reading the fresh state after a conflict failed")
             return body
@@ -126,17 +124,11 @@ class ModeratorNamespace(StaffNamespace):
         if not isinstance(question_id, int) or isinstance(question_id, bool):
             raise ValidationError("bad_question_id", field="question_id")
         params = {k: v for k, v in data.items() if k not in ("question_id", "action", "version")}
-        outcome = await self.feed.act(question_id, data.get("action"), data.get("version"), params, actor)
-        await self.feed.published(outcome)
-        session = await self.feed.watch.get(outcome.question.session_id)
-        return {"ok": True, "question": self.feed.staff_dict(outcome.question, session, actor),
-                "others": [self.feed.staff_dict(q, session, actor) for q in outcome.others]}
+        return await self.feed.perform(question_id, data.get("action"), data.get("version"), params, actor)
 
     @acked
     async def on_session_action(self, sid: str, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
-        session = await self.feed.board.session_action(parse_session_id(data.get("session_id")), data.get("action"),
-                                                       actor)
-        await self.feed.watch.announce_sessions()  # viewers and every console, not only this one
+        session = await self.feed.session_action(parse_session_id(data.get("session_id")), data.get("action"), actor)
         return {"ok": True, "session": session.staff_dict()}
 
     @acked

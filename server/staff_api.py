@@ -36,17 +36,12 @@ async def question_action(request: web.Request) -> web.Response:
     feed = request.app[feed_key]
     params = {k: v for k, v in body.items() if k not in ("action", "version")}
     try:
-        outcome = await feed.act(question_id, body.get("action"), body.get("version"), params, actor)
+        return json_response(await feed.perform(question_id, body.get("action"), body.get("version"), params, actor))
     except Conflict as err:
         # the fresh state, so the caller sees what the other moderator did
         conflict = error_body(err, request_lang(request))
-        fresh = (await feed.board.questions(ids=[question_id]))[0]
-        conflict["question"] = feed.staff_dict(fresh, await feed.watch.get(fresh.session_id), actor)
+        conflict["question"] = await feed.fresh(question_id, actor)
         return json_response(conflict, status=409)
-    await feed.published(outcome)
-    session = await feed.watch.get(outcome.question.session_id)
-    return json_response({"ok": True, "question": feed.staff_dict(outcome.question, session, actor),
-                          "others": [feed.staff_dict(q, session, actor) for q in outcome.others]})
 
 
 @routes.post("/api/v1/questions/{question_id}/reveal")
@@ -62,10 +57,8 @@ async def reveal(request: web.Request) -> web.Response:
 async def session_action(request: web.Request) -> web.Response:
     actor = await require_staff(request)
     body = await read_json(request)
-    feed = request.app[feed_key]
-    session = await feed.board.session_action(path_id(request, "session_id"),
-                                              body.get("action") if isinstance(body, dict) else None, actor)
-    await request.app[watch_key].announce_sessions()  # viewers and every console
+    session = await request.app[feed_key].session_action(path_id(request, "session_id"),
+                                                         body.get("action") if isinstance(body, dict) else None, actor)
     return json_response({"ok": True, "session": session.staff_dict()})
 
 

@@ -12,8 +12,9 @@ from urllib.parse import quote
 from aiohttp import web
 
 from moderation.accounts import SESSION_LIFETIME
-from moderation.errors import DomainError, NotFound, RateLimited, Unauthorized
+from moderation.errors import DomainError, RateLimited, Unauthorized
 from moderation.roles import CHAIR_NAMESPACE, MODERATOR_NAMESPACE, Actor, Role
+from moderation.sessions import Session
 
 from .api import path_id, public_session, request_lang
 from .auth import STAFF_COOKIE, identify, set_staff_cookie
@@ -108,11 +109,9 @@ async def staff_home(request: web.Request) -> web.Response:
     return _staff_render(request, "staff.html", actor, sessions=sessions)
 
 
-async def _staff_session(request: web.Request) -> Any:
-    try:
-        return await request.app[watch_key].get(path_id(request, "session_id"))
-    except NotFound:
-        raise web.HTTPNotFound(text=message("session_not_found", request_lang(request))) from None
+async def _staff_session(request: web.Request) -> Session:
+    """Drafts too (staff prepare them); an unknown id is a 404 page (api.domain_errors)."""
+    return await request.app[watch_key].get(path_id(request, "session_id"))
 
 
 @routes.get("/mod/{session_id}")
