@@ -4,9 +4,7 @@ either committed before the close (and acknowledged) or refused after it, never 
 
 from __future__ import annotations
 
-import base64
 import json
-import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import chain
@@ -18,7 +16,7 @@ from sqlalchemy.engine import Connection
 from . import schema as s
 from .errors import NotFound, SessionClosed, SessionNotOpen, ValidationError
 from .questions import QuestionState
-from .receipts import ALPHABET, GROUP_LEN, GROUPS
+from .receipts import new_receipts
 from .sessions import INTAKE_OPEN, SessionState
 from .submission import Submission
 
@@ -57,7 +55,7 @@ def write_submissions(conn: Connection, items: list[Submission], now: datetime) 
     results: list[Any] = [None] * len(items)
     to_insert: list[tuple[int, Submission, tuple[Any, ...]]] = []
     in_batch: dict[tuple[int, str], tuple[int, str]] = {}  # the same key twice in one batch: the first wins
-    receipts = _new_receipts(len(items))
+    receipts = new_receipts(len(items))
     received = QuestionState.RECEIVED.value
     for index, item in enumerate(items):
         key = (item.session_id, item.idempotency_key)
@@ -110,24 +108,6 @@ def write_submissions(conn: Connection, items: list[Submission], now: datetime) 
             first = results[result]
             results[index] = Receipt(first.question_id, first.receipt, duplicate=True)
     return results
-
-
-# One receipt is GROUPS × GROUP_LEN base32 symbols (moderation/receipts.py); 10 random bytes encode to
-# 16 symbols, of which the first are used, each 5 uniform bits from the OS's CSPRNG. One call per
-# batch, the symbols mapped to the receipt alphabet in C: not a loop in Python per receipt.
-_RECEIPT_BYTES = 10
-_RECEIPT_SYMBOLS = 16
-assert GROUPS * GROUP_LEN <= _RECEIPT_SYMBOLS
-_TO_RECEIPT_ALPHABET = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", ALPHABET.encode())
-
-
-def _new_receipts(count: int) -> list[str]:
-    symbols = base64.b32encode(secrets.token_bytes(_RECEIPT_BYTES * count)).translate(_TO_RECEIPT_ALPHABET).decode()
-    groups = range(0, GROUPS * GROUP_LEN, GROUP_LEN)
-    return [
-        "-".join([symbols[start + g : start + g + GROUP_LEN] for g in groups])
-        for start in range(0, _RECEIPT_SYMBOLS * count, _RECEIPT_SYMBOLS)
-    ]
 
 
 QUESTION_COLUMNS = ["session_id", "number", "receipt", "idempotency_key", "content_hash", "channel", "field", "text",

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .roles import Actor
 from .sessions import Session
 
 if TYPE_CHECKING:
@@ -84,7 +83,3 @@ def cue_view(question: QuestionView) -> dict[str, Any]:
         "merged_count": question.merged_count,
         "interest_count": question.interest_count,
     }
-
-
-def actor_view(actor: Actor) -> dict[str, Any]:
-    return actor.public()

@@ -66,7 +66,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
              "The server is busy; please send again in {retry_after} seconds."),
     "bad_viewer_key": ("Mã người xem không hợp lệ.", "The viewer key is not valid."),
     "bad_decline_reason": ("Lý do từ chối không hợp lệ.", "Unknown decline reason."),
-    "stale_version": ("Câu hỏi đã được người khác thay đổi.", "The question was changed by someone else."),
     "bad_role": ("Vai trò phải là một trong: {roles}.", "Role must be one of: {roles}."),
     "weak_password": ("Mật khẩu cần ít nhất {min} ký tự.", "The password needs at least {min} characters."),
     "user_exists": ("Tên người dùng đã tồn tại.", "That user name is taken."),
@@ -111,7 +110,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Không thể thực hiện “{action}” với câu hỏi ở trạng thái “{current}”.",
         "Cannot “{action}” a question in state “{current}”.",
     ),
-    "unknown_action": ("Thao tác “{action}” không tồn tại.", "Unknown action “{action}”."),
     # the editorial board
     "stale_version_conflict": (
         "Câu hỏi vừa được {by} thay đổi (phiên bản {current}); màn hình đã được cập nhật, vui lòng xem lại rồi thao tác.",

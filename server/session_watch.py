@@ -32,6 +32,7 @@ def room(session_id: int) -> str:
 class SessionWatch:
     def __init__(self, store: Store, sio: socketio.AsyncServer, poll_seconds: float) -> None:
         self.store = store
+        self.board = Board(store)
         self.sio = sio
         self.poll_seconds = poll_seconds
         self.sessions: dict[int, Session] = {}
@@ -57,7 +58,7 @@ class SessionWatch:
         """The transparency counts, at most STATS_MAX_AGE old (a thousand joins, one GROUP BY)."""
         now = asyncio.get_running_loop().time()
         if session_id not in self._stats or now - self._stats_read.get(session_id, 0.0) > STATS_MAX_AGE:
-            self._stats[session_id] = await Board(self.store).stats(session_id)
+            self._stats[session_id] = await self.board.stats(session_id)
             self._stats_read[session_id] = now
         return self._stats[session_id]
 
