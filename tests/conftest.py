@@ -102,6 +102,21 @@ async def server(start_server: Callable[..., Awaitable[RunningServer]]) -> Runni
 
 
 @pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    """Debian's chromium driven by Playwright, one per test (the browser tests' pages use it)."""
+    from playwright.async_api import async_playwright
+
+    from tests.browser import CHROMIUM, launch
+
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (make system-packages)")
+    async with async_playwright() as playwright:
+        browser = await launch(playwright)
+        yield browser
+        await browser.close()
+
+
+@pytest.fixture
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
     # unsafe=True: keep cookies set by 127.0.0.1 (aiohttp drops cookies from IP hosts by default)
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:

@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Page, WebSocketRoute, async_playwright
+from playwright.async_api import Browser, Page, WebSocketRoute
 
 from moderation.consent import Channel
 from moderation.sessions import SessionState
 from moderation.submission import parse_submission
 from server.keys import accounts_key
-from tests.browser import CHROMIUM, DESKTOP, PHONE, Viewer, fill_question, js, launch, open_viewer, screenshot
+from tests.browser import DESKTOP, PHONE, Viewer, fill_question, js, open_viewer, screenshot
 from tests.conftest import RunningServer, valid_payload
 
 pytestmark = pytest.mark.browser
@@ -35,16 +34,6 @@ QUESTION = ("Xin hỏi thời hạn giải quyết hồ sơ cấp giấy chứng
             "là bao nhiêu ngày làm việc?")
 PHONE_NUMBER = "0912 345 678"
 ADDRESS = "12 Lạch Tray, Ngô Quyền, Hải Phòng"
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (make browser)")
-    async with async_playwright() as playwright:
-        browser = await launch(playwright)
-        yield browser
-        await browser.close()
 
 
 async def add_staff(server: RunningServer, name: str, role: str, department: str | None = None) -> None:

@@ -8,25 +8,22 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Page, WebSocketRoute, async_playwright
+from playwright.async_api import Browser, Page, WebSocketRoute
 
 from moderation.consent import Channel
 from moderation.sessions import SessionDraft, SessionState
 from moderation.submission import parse_submission
 from tests.browser import (
-    CHROMIUM,
     DESKTOP,
     PHONE,
     RECEIPT,
     fill_question,
     joined,
     js,
-    launch,
     open_viewer,
     screenshot,
 )
@@ -36,16 +33,6 @@ pytestmark = pytest.mark.browser
 
 QUESTION = "Xin hỏi thời hạn giải quyết hồ sơ cấp giấy chứng nhận quyền sử dụng đất lần đầu là bao nhiêu ngày?"
 OUTBOX = "doithoai.outbox.v1"
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (make browser)")
-    async with async_playwright() as playwright:
-        browser = await launch(playwright)
-        yield browser
-        await browser.close()
 
 
 async def store_question(server: RunningServer, session_id: int, text: str, **asker: str) -> int:
