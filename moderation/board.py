@@ -265,6 +265,25 @@ class Board:
             await conn.run_sync(audit.append, actor, action, now, session_id=session_id)
         return await self.store.get_session(session_id)
 
+    async def set_feed(self, session_id: int, feed: Any, url: Any, actor: Actor) -> Session:
+        """Choose the session's programme feed (docs/video.md); audited without the URL, which may
+        carry the station's credentials."""
+        if actor.role not in BOARD:
+            raise Forbidden("forbidden_action", field="feed", action="feed", role=actor.role.value)
+        feed, url = wf.check_feed(feed, url)
+        async with self.store.write_engine.begin() as conn:
+            row = (await conn.execute(_lock(select(s.sessions).where(s.sessions.c.id == session_id),
+                                            conn.sync_connection))).first()
+            if row is None:
+                raise NotFound("session_not_found", field="session_id")
+            if row.state in (SessionState.CLOSED.value, SessionState.PUBLISHED.value):
+                raise InvalidTransition("session_over", field="feed", current=row.state)
+            now = datetime.now(UTC)
+            await conn.execute(update(s.sessions).where(s.sessions.c.id == session_id).values(
+                feed=feed, feed_url=url, updated_at=now))
+            await conn.run_sync(audit.append, actor, "feed", now, session_id=session_id, feed=feed or "none")
+        return await self.store.get_session(session_id)
+
     async def reveal(self, question_id: int, reason: Any, actor: Actor) -> dict[str, str]:
         """The asker's full identity, for a stated reason; the reveal is audited before it is shown."""
         if actor.role not in BOARD:

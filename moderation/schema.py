@@ -69,6 +69,10 @@ sessions = Table(
     # The head's approval of the script (kịch bản): questions received after it are late.
     Column("script_approved_at", UTCDateTime),
     Column("script_approved_by", String(100)),
+    # The programme feed staff chose (docs/video.md): test | whip | url; feed_url for a pull feed.
+    # The URL may carry the station's credentials: it is shown to staff only, never logged.
+    Column("feed", String(10)),
+    Column("feed_url", Text),
     # Every change stamps updated_at; running servers poll it to learn of changes made elsewhere
     # (the CLI, another node) and push them to viewers.
     Column("updated_at", UTCDateTime, nullable=False, index=True),

@@ -90,6 +90,8 @@ class Session:
     updated_at: datetime | None = None
     script_approved_at: datetime | None = None
     script_approved_by: str | None = None
+    feed: str | None = None  # test | whip | url (docs/video.md)
+    feed_url: str | None = None
 
     def is_late(self, received_at: datetime) -> bool:
         """Received after the head approved the script (kịch bản): a late question."""

@@ -196,6 +196,8 @@ def _session(row: Row[Any]) -> Session:
         updated_at=row.updated_at,
         script_approved_at=row.script_approved_at,
         script_approved_by=row.script_approved_by,
+        feed=row.feed,
+        feed_url=row.feed_url,
     )
 
 

@@ -75,6 +75,27 @@ def check_session_action(action: Any, actor: Actor) -> str:
     return action
 
 
+FEEDS = ("test", "whip", "url")
+PULL_SCHEMES = ("rtsp", "rtsps", "rtmp", "rtmps", "srt", "http", "https", "file", "udp", "rtp")
+
+
+def check_feed(feed: Any, url: Any) -> tuple[str | None, str | None]:
+    """A programme feed staff may choose: test | whip | url (with its URL) | None (no video)."""
+    if feed is None:
+        return None, None
+    if feed not in FEEDS:
+        raise ValidationError("bad_feed", field="feed")
+    if feed != "url":
+        return feed, None
+    if not isinstance(url, str) or not url.strip():
+        raise ValidationError("feed_url_required", field="url")
+    url = url.strip()
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme not in PULL_SCHEMES or len(url) > 2000:
+        raise ValidationError("bad_feed_url", field="url", schemes=", ".join(PULL_SCHEMES))
+    return feed, url
+
+
 def parse_version(raw: Any) -> int:
     if raw is None:
         raise ValidationError("version_required", field="version")

@@ -12,7 +12,9 @@ import socketio
 from aiohttp import web
 
 from moderation.accounts import Accounts
+from moderation.sessions import Session
 from moderation.store import Store
+from stream import capabilities
 
 from . import api, staff_api
 from .auth import StaffCsrf
@@ -23,6 +25,7 @@ from .keys import (
     accounts_key,
     feed_key,
     intake_key,
+    media_key,
     settings_key,
     sio_key,
     staff_csrf_key,
@@ -30,11 +33,13 @@ from .keys import (
     viewer_ids_key,
     watch_key,
 )
+from .media import Media
 from .moderator import ChairNamespace, ModeratorNamespace
 from .pages import setup_pages
 from .security import origin_allowed
-from .session_watch import SessionWatch
+from .session_watch import SessionWatch, room
 from .staff_pages import setup_staff
+from .stream_api import setup_stream
 from .viewer import ViewerNamespace
 
 log = logging.getLogger(__name__)
@@ -82,6 +87,9 @@ def create_app(settings: Settings) -> web.Application:
     setup_pages(app, settings.secret_key)
     app[staff_csrf_key] = StaffCsrf(settings.secret_key)
     setup_staff(app)
+    if settings.media:
+        capabilities.require()  # a clear message at start-up, not a worker that dies in a loop
+    setup_stream(app)
     app.router.add_static("/static/", STATIC_DIR, append_version=True)
     app.cleanup_ctx.append(_store_ctx)
     # Disconnect Socket.IO clients as shutdown begins: aiohttp would otherwise wait for their open
@@ -101,19 +109,47 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     watch = SessionWatch(store, sio, settings.session_poll_seconds)
     feed = BoardFeed(store, sio, watch)
     watch.on_changed_elsewhere = feed.changed_elsewhere
-    watch.on_session_changed = feed.session_changed
+    media = _media(settings, sio) if settings.media else None
+
+    async def session_changed(session: Session) -> None:
+        await feed.session_changed(session)
+        if media is not None:
+            await media.session_changed(session)
+
+    watch.on_session_changed = session_changed
     await watch.start()
+    if media is not None:
+        app[media_key] = media
+        await media.start()
+        for session in list(watch.sessions.values()):
+            await media.session_changed(session)
     intake = Intake(settings, store, watch, feed)
-    sio.register_namespace(ViewerNamespace(settings, intake, watch, app[viewer_ids_key], feed))
+    viewers = ViewerNamespace(settings, intake, watch, app[viewer_ids_key], feed)
+    if media is not None:
+        viewers.stream_state = media.state
+    sio.register_namespace(viewers)
     sio.register_namespace(ModeratorNamespace(feed))
     sio.register_namespace(ChairNamespace(feed))
     app[store_key], app[watch_key], app[intake_key], app[feed_key] = store, watch, intake, feed
     app[accounts_key] = Accounts(store)
     log.info("store ready at %s", _safe_url(settings.database_url))
     yield
+    if media is not None:
+        await media.stop()
     await watch.stop()
     await feed.close()
     await store.close()  # writes what is queued first
+
+
+def _media(settings: Settings, sio: socketio.AsyncServer) -> Media:
+    async def announce(session_id: int, state: str) -> None:
+        await sio.emit("stream_state", {"session_id": session_id, "state": state}, room=room(session_id),
+                       namespace="/viewer")
+
+    args = ["--width", str(settings.video_width), "--height", str(settings.video_height),
+            "--bitrate", str(settings.video_bitrate), "--dvr-segments", str(settings.hls_dvr_minutes * 60),
+            "--log-level", settings.log_level]
+    return Media(settings.data_dir, args, announce)
 
 
 def _safe_url(url: str) -> str:

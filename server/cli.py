@@ -19,14 +19,16 @@ from aiohttp import web
 
 from moderation import audit
 from moderation.accounts import Accounts
+from moderation.board import Board
 from moderation.errors import DomainError, ValidationError
 from moderation.register import to_csv, to_xlsx
-from moderation.roles import ROLES
+from moderation.roles import CLI_ACTOR, ROLES
 from moderation.sessions import DEFAULT_FIELDS, SessionDraft, SessionState
 from moderation.store import Store
 
 from .config import Settings, load_settings
 from .i18n import message
+from .stream_api import StreamTokens
 
 log = logging.getLogger("doithoai")
 
@@ -41,6 +43,7 @@ def _serve_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host")
     p.add_argument("--port", type=int)
     p.add_argument("--no-rate-limit", action="store_true", help="turn intake rate limits off (load tests)")
+    p.add_argument("--no-media", action="store_true", help="run without live video (no media worker)")
     p.add_argument("--trusted-proxy", action="append", help="CIDR of a reverse proxy whose X-Forwarded-For is believed")
     p.add_argument("--allowed-origin", action="append", help="another origin allowed to open the viewer websocket")
 
@@ -118,6 +121,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     db = sub.add_parser("db", help="the store").add_subparsers(dest="db_command", required=True)
     _store_options(db.add_parser("upgrade", help="apply migrations (serve does this by itself)"))
+
+    stream = sub.add_parser("stream", help="a session's live video").add_subparsers(dest="stream_command", required=True)
+    token = stream.add_parser("token", help="the WHIP URL and publish token (and the WHEP watch token) as JSON")
+    token.add_argument("session_id", type=int)
+    token.add_argument("--base-url", default=None, help="the server's public URL (default: http://HOST:PORT)")
+    _store_options(token)
+    source = stream.add_parser("source", help="choose the session's feed; a running server follows at once")
+    source.add_argument("session_id", type=int)
+    which = source.add_mutually_exclusive_group(required=True)
+    which.add_argument("--test-pattern", action="store_const", const="test", dest="feed", help="the built-in test card")
+    which.add_argument("--whip", action="store_const", const="whip", dest="feed", help="the studio, published over WHIP")
+    which.add_argument("--url", help="pull from rtsp://, rtmp://, srt://, https://…m3u8 or a file")
+    which.add_argument("--none", action="store_const", const="none", dest="feed", help="no live video")
+    _store_options(source)
     return parser
 
 
@@ -132,6 +149,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
     }
     if getattr(args, "no_rate_limit", False):
         overrides["rate_limit"] = False
+    if getattr(args, "no_media", False):
+        overrides["media"] = False
     return load_settings(getattr(args, "config", None), overrides)
 
 
@@ -167,6 +186,8 @@ async def _command(args: argparse.Namespace, settings: Settings) -> None:
             await _questions_command(args, store)
         elif args.command == "db":
             _emit({"ok": True})
+        elif args.command == "stream":
+            await _stream_command(args, store, settings)
 
     await _with_store(settings, run)
 
@@ -220,6 +241,20 @@ async def _session_command(args: argparse.Namespace, store: Store) -> None:
         target = {"announce": SessionState.ANNOUNCED, "start": SessionState.LIVE, "close": SessionState.CLOSED,
                   "publish": SessionState.PUBLISHED}[verb]
         _emit((await store.transition_session(args.id, target)).staff_dict())
+
+
+async def _stream_command(args: argparse.Namespace, store: Store, settings: Settings) -> None:
+    session = await store.get_session(args.session_id)  # NotFound for an unknown id
+    if args.stream_command == "source":
+        feed = "url" if args.url else (None if args.feed == "none" else args.feed)
+        session = await Board(store).set_feed(session.id, feed, args.url, CLI_ACTOR)
+        _emit({"session_id": session.id, "feed": session.feed, "url": session.feed_url})
+        return
+    tokens = StreamTokens(settings.secret_key)
+    base = (args.base_url or f"http://{settings.host}:{settings.port}").rstrip("/")
+    _emit({"session_id": session.id, "whip_url": f"{base}/whip/{session.id}", "publish_token": tokens.publish(session.id),
+           "whep_url": f"{base}/whep/{session.id}", "watch_token": tokens.watch(session.id),
+           "hls_url": f"{base}/live/{session.id}/index.m3u8", "feed": session.feed})
 
 
 async def _questions_command(args: argparse.Namespace, store: Store) -> None:

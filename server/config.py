@@ -36,6 +36,12 @@ class Settings:
     connections_per_ip_per_minute: int = 600
     secret_key: str = ""  # signs CSRF tokens; generated and kept in data_dir when empty
     session_poll_seconds: float = 0.5
+    # Live video (docs/video.md): the media worker, and the one encode every output shares.
+    media: bool = True
+    video_width: int = 1280
+    video_height: int = 720
+    video_bitrate: int = 2_500_000
+    hls_dvr_minutes: int = 30
     log_level: str = "INFO"
 
     @property

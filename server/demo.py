@@ -9,8 +9,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from moderation.accounts import Accounts
+from moderation.board import Board
 from moderation.consent import Channel
 from moderation.errors import ValidationError
+from moderation.roles import CLI_ACTOR
 from moderation.sessions import SessionDraft, SessionState
 from moderation.store import Store
 from moderation.submission import parse_submission
@@ -83,6 +85,9 @@ async def seed(store: Store) -> int:
             for v in range(3 - i):
                 await store.mark_interest(receipt.question_id, f"demo-viewer-{v:04d}")
     await store.transition_session(session.id, SessionState.LIVE)
+    # live video with no camera: the built-in test card (change it in the console or with
+    # `doithoai stream source`)
+    await Board(store).set_feed(session.id, "test", None, CLI_ACTOR)
     # some of the board's work already done: one routed with a prepared answer, in the live queue
     first = (await store.register(session.id))[0]["question_id"]
     await store.apply_action(first, "route", department=DEMO_DEPARTMENT)
@@ -119,6 +124,8 @@ def run_demo(settings: Settings) -> None:
             f"  Console:         {base}/mod/{session_id}\n"
             f"  Chair screen:    {base}/chair/{session_id}\n"
             f"  Overlay (OBS):   {base}/overlay/{session_id}\n"
+            f"  Studio (WHIP):   {base}/studio/{session_id}\n"
+            f"  Live video:      {base}/live/{session_id}/index.m3u8  (HLS)\n"
             f"  Session API:     {base}/api/v1/sessions/{session_id}\n"
             f"  Health:          {base}/healthz\n"
             f"  Data directory:  {s.data_dir.resolve()}\n",

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from .auth import StaffCsrf
     from .board_feed import BoardFeed
     from .intake import Intake
+    from .media import Media
     from .session_watch import SessionWatch
 
 settings_key = web.AppKey("settings", Settings)
@@ -31,3 +32,4 @@ watch_key: web.AppKey[SessionWatch] = web.AppKey("session_watch")
 accounts_key = web.AppKey("accounts", Accounts)
 staff_csrf_key: web.AppKey[StaffCsrf] = web.AppKey("staff_csrf")
 feed_key: web.AppKey[BoardFeed] = web.AppKey("board_feed")
+media_key: web.AppKey[Media] = web.AppKey("media")

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from moderation.accounts import SESSION_LIFETIME
 from moderation.errors import DomainError, RateLimited, Unauthorized
-from moderation.roles import CHAIR_NAMESPACE, MODERATOR_NAMESPACE, Actor, Role
+from moderation.roles import BOARD, CHAIR_NAMESPACE, MODERATOR_NAMESPACE, Actor, Role
 from moderation.sessions import Session
 
 from .api import path_id, public_session, request_lang
@@ -23,6 +23,7 @@ from .keys import accounts_key, csrf_key, settings_key, staff_csrf_key, watch_ke
 from .pages import render
 from .ratelimit import RateLimiter
 from .security import client_ip, origin_allowed
+from .stream_api import stream_links
 
 routes = web.RouteTableDef()
 # Sign-in attempts per address: enough for a board sharing one office NAT, not for guessing.
@@ -117,13 +118,27 @@ async def _staff_session(request: web.Request) -> Session:
 @routes.get("/mod/{session_id}")
 async def moderator_console(request: web.Request) -> web.Response:
     actor = await _signed_in(request, MODERATOR_NAMESPACE)
-    return _staff_render(request, "moderator.html", actor, session=await _staff_session(request))
+    session = await _staff_session(request)
+    return _staff_render(request, "moderator.html", actor, session=session,
+                         stream=stream_links(request, session.id))
 
 
 @routes.get("/chair/{session_id}")
 async def chair_screen(request: web.Request) -> web.Response:
     actor = await _signed_in(request, CHAIR_NAMESPACE)
-    return _staff_render(request, "chair.html", actor, session=await _staff_session(request))
+    session = await _staff_session(request)
+    return _staff_render(request, "chair.html", actor, session=session, stream=stream_links(request, session.id))
+
+
+@routes.get("/studio/{session_id}")
+async def studio(request: web.Request) -> web.Response:
+    """The studio laptop's page: publishes its camera and microphone over WHIP."""
+    actor = await _signed_in(request, BOARD)
+    session = await _staff_session(request)
+    response = _staff_render(request, "studio.html", actor, session=session, stream=stream_links(request, session.id))
+    # the page asks for the camera and microphone; nothing else on this site needs them
+    response.headers["Permissions-Policy"] = "camera=(self), microphone=(self)"
+    return response
 
 
 @routes.get("/overlay/{session_id}")

@@ -72,6 +72,8 @@ class ViewerNamespace(socketio.AsyncNamespace):
         self.store = intake.store
         self.viewers: dict[str, Viewer] = {}
         self.viewer_ids = viewer_ids
+        # the live video's state (server/media.py sets it when the media worker runs)
+        self.stream_state: Callable[[int], str] = lambda session_id: "off"
         on = settings.rate_limit
         self.connects = RateLimiter(settings.connections_per_ip_per_minute, settings.connections_per_ip_per_minute,
                                     enabled=on)
@@ -131,7 +133,9 @@ class ViewerNamespace(socketio.AsyncNamespace):
         questions = await self.store.public_questions(session_id)
         on_air = next((q for q in questions if q.state is QuestionState.ON_AIR), None)
         return {"ok": True, "session": session.public_dict(), "questions": [q.public_dict() for q in questions],
-                "on_air": on_air.public_dict() if on_air else None, "stats": await self.watch.stats(session_id)}
+                "on_air": on_air.public_dict() if on_air else None, "stats": await self.watch.stats(session_id),
+                "stream": {"session_id": session_id, "state": self.stream_state(session_id),
+                           "hls": f"/live/{session_id}/index.m3u8"}}
 
     @acked
     async def on_submit_question(self, sid: str, data: Any) -> dict[str, Any]:

@@ -1,0 +1,300 @@
+"""Live video over HTTP (docs/video.md): WHIP ingest, WHEP playback, the HLS origin, and the feed
+settings. Offers and answers are passed to the media worker (server/media.py); HLS files are
+served from the worker's output folder, so a CDN or caching proxy can sit in front.
+
+Tokens: a session's publish token (WHIP) and watch token (WHEP) are HMACs of its id under the
+server's secret, so staff see them at any time without the server storing them."""
+
+from __future__ import annotations
+
+import hmac
+import re
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from moderation.board import Board
+from moderation.errors import NotFound, Unauthorized, ValidationError
+from moderation.roles import BOARD
+from stream.control import MediaError
+from stream.playlist import live_window
+
+from .api import json_response, path_id, public_session, read_json
+from .auth import bearer, identify, require_staff
+from .keys import media_key, settings_key, store_key, watch_key
+from .media import Media
+from .security import _Signer
+
+routes = web.RouteTableDef()
+
+SDP = "application/sdp"
+MAX_SDP_BYTES = 64 * 1024
+LIVE_SEGMENTS = 6  # in index.m3u8: hls.js starts three from the end, Safari likewise
+SEGMENT_NAME = re.compile(r"^\d{1,20}\.ts$")
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type",
+    "Access-Control-Expose-Headers": "Location, Link",
+    "Access-Control-Max-Age": "600",
+}
+# the worker's refusals, as HTTP statuses
+MEDIA_STATUS = {"bad_sdp": 400, "off": 409, "feed_not_whip": 409, "full": 503, "not_found": 404,
+                "unavailable": 503, "timeout": 504}
+
+
+class StreamTokens(_Signer):
+    purpose = "stream"
+    length = 32
+
+    def publish(self, session_id: int) -> str:
+        return self._sign(f"publish:{session_id}")
+
+    def watch(self, session_id: int) -> str:
+        return self._sign(f"watch:{session_id}")
+
+
+def stream_links(request: web.Request, session_id: int) -> dict[str, Any]:
+    """What staff see: where to publish and watch, with the tokens."""
+    tokens = StreamTokens(request.app[settings_key].secret_key)
+    base = f"{request.scheme}://{request.host}"
+    return {
+        "whip_url": f"{base}/whip/{session_id}",
+        "publish_token": tokens.publish(session_id),
+        "whep_url": f"{base}/whep/{session_id}",
+        "watch_token": tokens.watch(session_id),
+        "hls_url": f"{base}/live/{session_id}/index.m3u8",
+    }
+
+
+def _media(request: web.Request) -> Media:
+    media = request.app.get(media_key)
+    if media is None:  # `serve --no-media`
+        raise MediaError("unavailable", "this server runs without live video (--no-media)")
+    return media
+
+
+def _media_error(err: MediaError) -> web.Response:
+    response = json_response({"ok": False, "error": {"code": err.code, "message": err.message}},
+                             status=MEDIA_STATUS.get(err.code, 500))
+    response.headers.update(CORS_HEADERS)
+    return response
+
+
+def _sdp_response(answer: str, location: str) -> web.Response:
+    response = web.Response(status=201, text=answer, content_type=SDP)
+    response.headers["Location"] = location
+    response.headers.update(CORS_HEADERS)
+    return response
+
+
+async def _read_sdp(request: web.Request) -> str:
+    if request.content_type != SDP:
+        raise ValidationError("sdp_content_type", field=None)
+    raw = await request.content.read(MAX_SDP_BYTES + 1)
+    if len(raw) > MAX_SDP_BYTES:
+        raise ValidationError("too_large", field=None, limit=MAX_SDP_BYTES)
+    try:
+        return raw.decode()
+    except UnicodeDecodeError:
+        raise ValidationError("bad_sdp", field=None) from None
+
+
+def _token_ok(given: str | None, expected: str) -> bool:
+    return given is not None and hmac.compare_digest(given, expected)
+
+
+async def _may_watch(request: web.Request, session_id: int) -> None:
+    """The watch token, or a staff member (API token or signed-in browser)."""
+    if _token_ok(bearer(request), StreamTokens(request.app[settings_key].secret_key).watch(session_id)):
+        return
+    actor, _ = await identify(request)
+    if actor is None:
+        raise Unauthorized("unauthorized")
+
+
+def _preflight(methods: str) -> web.Response:
+    response = web.Response(status=204)
+    response.headers.update(CORS_HEADERS)
+    response.headers["Access-Control-Allow-Methods"] = methods
+    return response
+
+
+# -- WHIP ----------------------------------------------------------------------------------------
+
+@routes.route("OPTIONS", "/whip/{session_id}")
+@routes.route("OPTIONS", "/whip/{session_id}/{resource}")
+async def whip_preflight(request: web.Request) -> web.Response:
+    return _preflight("POST, DELETE, OPTIONS")
+
+
+@routes.post("/whip/{session_id}")
+async def whip_publish(request: web.Request) -> web.Response:
+    session_id = path_id(request, "session_id")
+    if not _token_ok(bearer(request), StreamTokens(request.app[settings_key].secret_key).publish(session_id)):
+        raise Unauthorized("unauthorized")
+    sdp = await _read_sdp(request)
+    try:
+        reply = await _media(request).request("publish", session=session_id, sdp=sdp)
+    except MediaError as err:
+        return _media_error(err)
+    return _sdp_response(reply["sdp"], f"/whip/{session_id}/{reply['resource']}")
+
+
+@routes.delete("/whip/{session_id}/{resource}")
+async def whip_stop(request: web.Request) -> web.Response:
+    session_id = path_id(request, "session_id")
+    if not _token_ok(bearer(request), StreamTokens(request.app[settings_key].secret_key).publish(session_id)):
+        raise Unauthorized("unauthorized")
+    try:
+        await _media(request).request("unpublish", session=session_id, resource=request.match_info["resource"])
+    except MediaError as err:
+        return _media_error(err)
+    return web.Response(status=200, headers=CORS_HEADERS)
+
+
+@routes.patch("/whip/{session_id}/{resource}")
+@routes.patch("/whep/{session_id}/{resource}")
+async def no_trickle(request: web.Request) -> web.Response:
+    """Trickle ICE is not offered: the answer already carries every candidate."""
+    return web.Response(status=405, headers={"Allow": "DELETE", **CORS_HEADERS})
+
+
+# -- WHEP ----------------------------------------------------------------------------------------
+
+@routes.route("OPTIONS", "/whep/{session_id}")
+@routes.route("OPTIONS", "/whep/{session_id}/{resource}")
+async def whep_preflight(request: web.Request) -> web.Response:
+    return _preflight("POST, DELETE, OPTIONS")
+
+
+@routes.post("/whep/{session_id}")
+async def whep_watch(request: web.Request) -> web.Response:
+    session_id = path_id(request, "session_id")
+    await _may_watch(request, session_id)
+    sdp = await _read_sdp(request)
+    try:
+        reply = await _media(request).request("watch", session=session_id, sdp=sdp)
+    except MediaError as err:
+        return _media_error(err)
+    return _sdp_response(reply["sdp"], f"/whep/{session_id}/{reply['resource']}")
+
+
+@routes.delete("/whep/{session_id}/{resource}")
+async def whep_stop(request: web.Request) -> web.Response:
+    # the resource id (128 random bits) is the viewer's own secret: no token needed to hang up
+    try:
+        await _media(request).request("unwatch", session=path_id(request, "session_id"),
+                                             resource=request.match_info["resource"])
+    except MediaError as err:
+        return _media_error(err)
+    return web.Response(status=200, headers=CORS_HEADERS)
+
+
+# -- HLS origin ----------------------------------------------------------------------------------
+
+class LivePlaylists:
+    """index.m3u8 is the tail of the worker's DVR playlist, cut again only when the file changed."""
+
+    def __init__(self) -> None:
+        self._cache: dict[Path, tuple[tuple[int, int], bytes]] = {}
+
+    def live(self, dvr: Path) -> bytes:
+        stat = dvr.stat()  # FileNotFoundError: no stream yet
+        key = (stat.st_mtime_ns, stat.st_size)
+        cached = self._cache.get(dvr)
+        if cached is None or cached[0] != key:
+            cached = (key, live_window(dvr.read_text(), LIVE_SEGMENTS).encode())
+            self._cache[dvr] = cached
+        return cached[1]
+
+
+def _live_dir(request: web.Request, session_id: int) -> Path:
+    return request.app[settings_key].data_dir / "live" / str(session_id)
+
+
+def _playlist_response(body: bytes) -> web.Response:
+    return web.Response(body=body, content_type="application/vnd.apple.mpegurl", headers={
+        # short: players reload it every segment; a CDN in front may hold it for a second
+        "Cache-Control": "public, max-age=1",
+        "Access-Control-Allow-Origin": "*",
+    })
+
+
+@routes.get("/live/{session_id}/index.m3u8")
+async def live_playlist(request: web.Request) -> web.Response:
+    session_id = path_id(request, "session_id")
+    try:
+        body = request.app[playlists_key].live(_live_dir(request, session_id) / "dvr.m3u8")
+    except FileNotFoundError:
+        raise NotFound("stream_not_found", field="session_id") from None
+    return _playlist_response(body)
+
+
+@routes.get("/live/{session_id}/dvr.m3u8")
+async def dvr_playlist(request: web.Request) -> web.Response:
+    path = _live_dir(request, path_id(request, "session_id")) / "dvr.m3u8"
+    try:
+        return _playlist_response(path.read_bytes())
+    except FileNotFoundError:
+        raise NotFound("stream_not_found", field="session_id") from None
+
+
+@routes.get("/live/{session_id}/{segment}")
+async def live_segment(request: web.Request) -> web.StreamResponse:
+    name = request.match_info["segment"]
+    path = _live_dir(request, path_id(request, "session_id")) / name
+    if not SEGMENT_NAME.match(name) or not path.is_file():
+        raise NotFound("stream_not_found", field="segment")
+    return web.FileResponse(path, headers={
+        "Content-Type": "video/mp2t",
+        # a segment's name is never reused (numbered from the clock), so it never changes
+        "Cache-Control": "public, max-age=31536000, immutable",
+        "Access-Control-Allow-Origin": "*",
+    })
+
+
+# -- state and feed settings ---------------------------------------------------------------------
+
+def stream_state(request: web.Request, session_id: int) -> dict[str, Any]:
+    media = request.app.get(media_key)
+    return {"session_id": session_id, "state": media.state(session_id) if media else "off",
+            "hls": f"/live/{session_id}/index.m3u8"}
+
+
+@routes.get("/api/v1/sessions/{session_id}/stream")
+async def public_stream(request: web.Request) -> web.Response:
+    session = await public_session(request)
+    return json_response(stream_state(request, session.id))
+
+
+async def _staff_stream(request: web.Request, session_id: int) -> dict[str, Any]:
+    session = await request.app[watch_key].get(session_id)
+    return {**stream_state(request, session_id), **stream_links(request, session_id),
+            "feed": session.feed, "url": session.feed_url}
+
+
+@routes.get("/api/v1/staff/sessions/{session_id}/stream")
+async def staff_stream(request: web.Request) -> web.Response:
+    await require_staff(request, BOARD)
+    return json_response(await _staff_stream(request, path_id(request, "session_id")))
+
+
+@routes.put("/api/v1/staff/sessions/{session_id}/stream")
+async def set_feed(request: web.Request) -> web.Response:
+    actor = await require_staff(request, BOARD)
+    session_id = path_id(request, "session_id")
+    body = await read_json(request)
+    if not isinstance(body, dict):
+        raise ValidationError("not_an_object")
+    await Board(request.app[store_key]).set_feed(session_id, body.get("feed"), body.get("url"), actor)
+    await request.app[watch_key].announce_sessions()  # the media worker follows at once
+    return json_response(await _staff_stream(request, session_id))
+
+
+playlists_key = web.AppKey("live_playlists", LivePlaylists)
+
+
+def setup_stream(app: web.Application) -> None:
+    app[playlists_key] = LivePlaylists()
+    app.add_routes(routes)

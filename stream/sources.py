@@ -1,0 +1,113 @@
+"""Where a programme's picture comes from, besides the built-in test card.
+
+- `Publication`: a WHIP publisher (the studio page, OBS): aiortc decodes its tracks, we hand the
+  frames to the feed.
+- `Pull`: a URL the TV station's encoder serves (RTSP, RTMP, SRT, HLS, a file) read by PyAV on a
+  thread; reconnects on its own while the feed shows the slate."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from urllib.parse import urlsplit
+
+import av
+from aiortc import RTCPeerConnection
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from .feed import Feed
+from .peers import answer_publisher, close_quietly
+
+log = logging.getLogger(__name__)
+
+RECONNECT_SECONDS = (1, 2, 5, 10)
+
+
+class Publication:
+    """One WHIP publisher's connection; its frames go to `feed` while it lasts."""
+
+    def __init__(self, feed: Feed) -> None:
+        self.feed = feed
+        self.pc: RTCPeerConnection | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self, sdp: str) -> str:
+        self.pc, answer = await answer_publisher(sdp, self._on_track)
+        return answer
+
+    def _on_track(self, track: MediaStreamTrack) -> None:
+        task = asyncio.create_task(self._consume(track), name=f"whip-{track.kind}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _consume(self, track: MediaStreamTrack) -> None:
+        put = self.feed.put_picture if track.kind == "video" else self.feed.put_sound
+        try:
+            while True:
+                put(await track.recv())  # type: ignore[arg-type]
+        except MediaStreamError:  # the publisher went away: the programme shows the slate
+            pass
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        if self.pc is not None:
+            await close_quietly(self.pc)
+
+
+class Pull:
+    """Reads a URL on a thread, decodes once, paces files to real time, reconnects on failure."""
+
+    def __init__(self, url: str, feed: Feed) -> None:
+        self.url = url
+        self.feed = feed
+        self.error: str | None = None
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="pull", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        await asyncio.to_thread(self._thread.join, 15)
+
+    def _run(self) -> None:
+        failures = 0
+        while not self._stopping.is_set():
+            try:
+                self._read()
+                failures = 0  # a file played to its end: loop it
+            except Exception as exc:  # any network or demux failure: try again shortly
+                self.error = f"{type(exc).__name__}: {exc}"
+                log.warning("pull %s failed: %s", urlsplit(self.url).hostname or "file", self.error)
+                failures += 1
+            self._stopping.wait(RECONNECT_SECONDS[min(failures, len(RECONNECT_SECONDS) - 1)] if failures else 0)
+
+    def _read(self) -> None:
+        live = urlsplit(self.url).scheme not in ("file", "")
+        # rw_timeout: a silent network source raises instead of blocking this thread forever
+        options = {"rw_timeout": "5000000"} if live else {}
+        path = self.url[len("file://"):] if self.url.startswith("file://") else self.url
+        with av.open(path, options=options, timeout=10) as container:
+            streams = [s for s in container.streams if s.type in ("video", "audio")]
+            if not streams:
+                raise ValueError("the source has neither video nor audio")
+            self.error = None
+            started = time.monotonic()
+            first: float | None = None
+            for packet in container.demux(streams):
+                if self._stopping.is_set():
+                    return
+                for frame in packet.decode():
+                    if not live and frame.time is not None:  # a file: play it at its own speed
+                        first = frame.time if first is None else first
+                        ahead = (frame.time - first) - (time.monotonic() - started)
+                        if ahead > 0:
+                            self._stopping.wait(ahead)
+                    if isinstance(frame, av.VideoFrame):
+                        self.feed.put_picture(frame)
+                    elif isinstance(frame, av.AudioFrame):
+                        self.feed.put_sound(frame)
