@@ -66,6 +66,9 @@ async def cors(request: web.Request, handler: Any) -> web.StreamResponse:
     return response
 
 
+MEDIA_PATHS = ("/whip/", "/whep/", "/live/")
+
+
 @web.middleware
 async def domain_errors(request: web.Request, handler: Any) -> web.StreamResponse:
     """Domain errors raised by handlers become JSON error bodies (API) or a 404 page, in this one place."""
@@ -74,6 +77,11 @@ async def domain_errors(request: web.Request, handler: Any) -> web.StreamRespons
     except DomainError as err:
         if request.path.startswith("/api/"):
             return error_response(err, request)
+        if request.path.startswith(MEDIA_PATHS):
+            # players and publishers on other origins (the portal) must be able to read the reason
+            response = error_response(err, request)
+            response.headers["Access-Control-Allow-Origin"] = "*"
+            return response
         texts = [message(err.reason, lang, err.field, **err.params) for lang in LANGS]
         raise web.HTTPNotFound(text=" / ".join(texts)) from err
 

@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import Callable
 
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
+from aiortc.exceptions import InvalidAccessError, OperationError
 from aiortc.mediastreams import MediaStreamTrack
 
 from .control import MediaError
@@ -27,7 +28,10 @@ async def _accept_offer(pc: RTCPeerConnection, sdp: str) -> None:
         raise MediaError("bad_sdp", "the body is not an SDP offer (it must start with v=0)")
     try:
         await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
-    except (ValueError, KeyError, IndexError) as exc:
+    except OperationError as exc:  # e.g. a viewer that cannot play H.264
+        raise MediaError("bad_sdp", f"no codec in common: the offer must include H.264 {H264_PROFILE} "
+                         f"(packetization-mode 1) for video and Opus for audio ({exc})") from exc
+    except (ValueError, KeyError, IndexError, InvalidAccessError) as exc:
         raise MediaError("bad_sdp", f"the SDP offer could not be read: {exc}") from exc
 
 
@@ -52,16 +56,11 @@ async def answer_viewer(sdp: str, video: MediaStreamTrack, audio: MediaStreamTra
     """WHEP: the viewer's recvonly offer, answered with our shared tracks."""
     pc = new_peer()
     try:
+        # Transceivers made before the offer is read are the ones it binds to, so the codec
+        # preference is in place when aiortc picks the codec (it picks in setRemoteDescription).
+        pc.addTransceiver(video, direction="sendonly").setCodecPreferences(_h264_only())
+        pc.addTransceiver(audio, direction="sendonly")
         await _accept_offer(pc, sdp)
-        kinds = {t.kind for t in pc.getTransceivers()}
-        if "video" not in kinds and "audio" not in kinds:
-            raise MediaError("bad_sdp", "the offer asks for neither video nor audio")
-        for transceiver in pc.getTransceivers():
-            if transceiver.kind == "video":
-                transceiver.setCodecPreferences(_h264_only())
-                pc.addTrack(video)
-            elif transceiver.kind == "audio":
-                pc.addTrack(audio)
         return pc, await _answer(pc)
     except BaseException:
         await pc.close()

@@ -73,7 +73,8 @@ async def make_session(store: Store, state: SessionState = SessionState.ANNOUNCE
 
 
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
-    settings = Settings(data_dir=tmp_path / "data", session_poll_seconds=0.1)
+    # no media worker unless a test asks for it (media=True): most tests never touch video
+    settings = Settings(data_dir=tmp_path / "data", session_poll_seconds=0.1, media=False)
     for key, value in overrides.items():
         setattr(settings, key, value)
     return settings
@@ -176,7 +177,7 @@ class ServerProcess:
             self.proc = subprocess.Popen(
                 [DOITHOAI, "serve", "--port", str(self.port), "--data-dir", str(self.data_dir), *self.extra],
                 stdout=subprocess.DEVNULL, stderr=log,
-                env={**os.environ, "DOITHOAI_SESSION_POLL_SECONDS": "0.1"},
+                env={"DOITHOAI_MEDIA": "0", **os.environ, "DOITHOAI_SESSION_POLL_SECONDS": "0.1"},
             )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

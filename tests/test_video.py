@@ -1,0 +1,293 @@
+"""Live video end to end (docs/video.md): a real server with its media worker process, real aiortc
+WHIP publishers and WHEP players, HLS playlists parsed and segments probed with PyAV."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import signal
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import av
+import pytest
+
+from moderation.accounts import Accounts
+from moderation.sessions import SessionState
+from server.keys import media_key
+from server.stream_api import StreamTokens
+from stream.clients import play, publish_test_card
+from stream.playlist import live_window
+from stream.stamp import read_stamp
+from stream.testcard import TestCard
+from tests.conftest import RunningServer, valid_payload, wait_for
+
+pytestmark = pytest.mark.slow
+
+
+class Studio:
+    """A live session with video, and an editor's API token to choose its feed."""
+
+    def __init__(self, server: RunningServer, http: aiohttp.ClientSession, session_id: int, api_token: str) -> None:
+        self.server, self.http, self.id, self.api_token = server, http, session_id, api_token
+        tokens = StreamTokens(server.settings.secret_key)
+        self.publish_token, self.watch_token = tokens.publish(session_id), tokens.watch(session_id)
+        self.whip = f"{server.url}/whip/{session_id}"
+        self.whep = f"{server.url}/whep/{session_id}"
+
+    async def set_feed(self, feed: str | None, url: str | None = None) -> tuple[int, dict[str, Any]]:
+        async with self.http.put(f"{self.server.url}/api/v1/staff/sessions/{self.id}/stream",
+                                 json={"feed": feed, "url": url},
+                                 headers={"Authorization": f"Bearer {self.api_token}"}) as response:
+            return response.status, await response.json()
+
+    def state(self) -> str:
+        return self.server.app[media_key].state(self.id)
+
+    async def wait_state(self, state: str, timeout: float = 20) -> None:  # noqa: ASYNC109
+        await wait_for(lambda: self.state() == state, timeout)
+
+    async def get(self, path: str) -> tuple[int, bytes, Any]:
+        async with self.http.get(self.server.url + path) as response:
+            return response.status, await response.read(), response.headers
+
+
+@pytest.fixture
+async def studio(start_server: Callable[..., Awaitable[RunningServer]], http: aiohttp.ClientSession) -> Studio:
+    server = await start_server(media=True)
+    session = await server.new_session(SessionState.LIVE)
+    accounts = Accounts(server.store)
+    await accounts.add_user("bientap", "editor", "mật khẩu đủ dài 123")
+    token = (await accounts.issue_token("bientap", "tests"))["token"]
+    return Studio(server, http, session.id, token)
+
+
+def parse_playlist(text: str) -> tuple[dict[str, str], list[tuple[float, str]]]:
+    tags: dict[str, str] = {}
+    segments: list[tuple[float, str]] = []
+    duration = None
+    lines = text.splitlines()
+    assert lines[0] == "#EXTM3U"
+    for line in lines[1:]:
+        if line.startswith("#EXTINF:"):
+            duration = float(line[8:].split(",")[0])
+        elif line.startswith("#EXT-X-") and ":" in line:
+            key, value = line[1:].split(":", 1)
+            tags[key] = value
+        elif line and not line.startswith("#"):
+            assert duration is not None, "a segment without #EXTINF"
+            segments.append((duration, line))
+            duration = None
+    return tags, segments
+
+
+async def segment_probe(studio: Studio, name: str) -> dict[str, Any]:
+    status, body, headers = await studio.get(f"/live/{studio.id}/{name}")
+    assert status == 200
+    assert headers["Content-Type"] == "video/mp2t"
+    assert "immutable" in headers["Cache-Control"]
+    with av.open(io.BytesIO(body), format="mpegts") as container:
+        video = container.streams.video[0]
+        audio = container.streams.audio[0]
+        probe = {"codec": video.codec_context.name, "profile": video.codec_context.profile,
+                 "size": (video.codec_context.width, video.codec_context.height),
+                 "audio": (audio.codec_context.name, audio.codec_context.sample_rate)}
+        frames = list(container.decode(video=0))
+    probe["frames"] = len(frames)
+    probe["first_key"] = frames[0].key_frame
+    probe["stamps"] = [read_stamp(f) for f in frames]
+    return probe
+
+
+async def test_test_pattern_reaches_hls(studio: Studio) -> None:
+    assert (await studio.get(f"/live/{studio.id}/index.m3u8"))[0] == 404  # no feed chosen yet
+    status, body = await studio.set_feed("test")
+    assert status == 200 and body["feed"] == "test" and body["publish_token"] == studio.publish_token
+    await studio.wait_state("live")
+    async with studio.http.get(f"{studio.server.url}/api/v1/sessions/{studio.id}/stream") as response:
+        assert (await response.json())["state"] == "live"
+
+    async def enough_segments() -> list[tuple[float, str]]:
+        for _ in range(100):
+            status, body, _ = await studio.get(f"/live/{studio.id}/dvr.m3u8")
+            if status == 200 and len(parse_playlist(body.decode())[1]) >= 3:
+                return parse_playlist(body.decode())[1]
+            await asyncio.sleep(0.2)
+        raise AssertionError("no three segments in 20 s")
+
+    segments = await enough_segments()
+    status, body, headers = await studio.get(f"/live/{studio.id}/index.m3u8")
+    assert status == 200
+    assert headers["Content-Type"] == "application/vnd.apple.mpegurl"
+    assert headers["Cache-Control"] == "public, max-age=1"
+    assert headers["Access-Control-Allow-Origin"] == "*"
+    tags, live = parse_playlist(body.decode())
+    assert tags["EXT-X-TARGETDURATION"] == "1"
+    assert 1 <= len(live) <= 6
+    # the live playlist's sequence numbers name its first segment (RFC 8216 §6.2.2)
+    assert int(tags["EXT-X-MEDIA-SEQUENCE"]) == int(live[0][1].removesuffix(".ts"))
+    assert all(0.9 <= duration <= 1.1 for duration, _ in segments)
+
+    probe = await segment_probe(studio, segments[-2][1])
+    assert probe["codec"] == "h264"
+    assert probe["profile"] == "Constrained Baseline"
+    assert probe["size"] == (1280, 720)
+    assert probe["audio"] == ("aac", 48000)
+    assert probe["first_key"]  # every segment starts on a keyframe
+    assert 24 <= probe["frames"] <= 26  # 1 s at 25 fps
+    stamps = [s for s in probe["stamps"]]
+    assert all(s is not None and not s.slate for s in stamps)
+    counters = [s.frame for s in stamps if s]
+    assert counters == list(range(counters[0], counters[0] + len(counters)))  # no picture lost or doubled
+
+    # a segment name that is not ours is refused without touching the disk
+    assert (await studio.get(f"/live/{studio.id}/..%2Fsecret_key"))[0] == 404
+    assert (await studio.get(f"/live/{studio.id}/dvr.m3u8.tmp"))[0] == 404
+
+
+async def test_whep_viewers_share_the_encode(studio: Studio) -> None:
+    await studio.set_feed("test")
+    await studio.wait_state("live")
+    async with studio.http.post(studio.whep, data="v=0\r\n", headers={"Content-Type": "application/sdp"}) as r:
+        assert r.status == 401  # no watch token
+    async with studio.http.options(studio.whep, headers={"Origin": "https://portal.example",
+                                                          "Access-Control-Request-Method": "POST"}) as r:
+        assert r.status == 204
+        assert r.headers["Access-Control-Allow-Origin"] == "*"
+        assert "Location" in r.headers["Access-Control-Expose-Headers"]
+    async with studio.http.post(studio.whep, data="not sdp", headers={
+            "Content-Type": "application/sdp", "Authorization": f"Bearer {studio.watch_token}"}) as r:
+        assert r.status == 400 and (await r.json())["error"]["code"] == "bad_sdp"
+
+    players = [await play(studio.http, studio.whep, studio.watch_token) for _ in range(3)]
+    try:
+        for player in players:
+            await wait_for(lambda p=player: len(p.stamps) >= 25 and p.audio_frames >= 10, 20)
+        for player in players:
+            assert player.sizes == {(1280, 720)}
+            assert player.unstamped == 0
+            frames = [s.frame for s, _ in player.stamps]
+            assert frames == sorted(frames)  # in order
+            assert max(player.delays()) < 3000
+        status = await studio.server.app[media_key].request("status")
+        assert status["sessions"][str(studio.id)]["viewers"] == 3
+    finally:
+        for player in players:
+            await player.stop(studio.http)
+    status = await studio.server.app[media_key].request("status")
+    assert status["sessions"][str(studio.id)]["viewers"] == 0
+    async with studio.http.delete(players[0].resource) as r:
+        assert r.status == 404  # already gone
+
+
+async def test_whip_publish_slate_and_return(studio: Studio) -> None:
+    # publishing to a session whose feed is not the studio is refused with the reason
+    await studio.set_feed("test")
+    await studio.wait_state("live")
+    with pytest.raises(RuntimeError, match="409"):
+        await publish_test_card(studio.http, studio.whip, studio.publish_token)
+    with pytest.raises(RuntimeError, match="401"):
+        await publish_test_card(studio.http, studio.whip, "wrong-token")
+
+    await studio.set_feed("whip")
+    await studio.wait_state("slate")  # the studio has not started yet
+    player = await play(studio.http, studio.whep, studio.watch_token)
+    publisher = await publish_test_card(studio.http, studio.whip, studio.publish_token)
+    try:
+        await studio.wait_state("live")
+        await wait_for(lambda: sum(not s.slate for s, _ in player.stamps) >= 25, 20)
+        # the studio's own pictures come through (stamped by the publisher, not by the server)
+        assert any(s.frame >= 10 for s, _ in player.stamps if not s.slate)
+
+        await publisher.stop(studio.http, studio.publish_token)  # the feed drops
+        await studio.wait_state("slate", 10)
+        seen = len(player.stamps)
+        await wait_for(lambda: sum(s.slate for s, _ in player.stamps[seen:]) >= 10, 10)
+
+        publisher = await publish_test_card(studio.http, studio.whip, studio.publish_token)  # it returns
+        await studio.wait_state("live")
+        seen = len(player.stamps)
+        await wait_for(lambda: sum(not s.slate for s, _ in player.stamps[seen:]) >= 10, 20)
+    finally:
+        await publisher.stop(studio.http, studio.publish_token)
+        await player.stop(studio.http)
+
+
+async def test_pull_feed_from_a_file(studio: Studio, tmp_path: Path) -> None:
+    clip = tmp_path / "station.ts"
+    card = TestCard()
+    with av.open(str(clip), "w", format="mpegts") as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 1280, 720, "yuv420p"
+        for n in range(50):
+            for packet in stream.encode(card.video_frame(n + 1000, time.time())):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+
+    status, body = await studio.set_feed("url", "ftp://station/feed")
+    assert status == 400 and body["error"]["field"] == "url" and "rtsp" in body["error"]["message"]
+    status, body = await studio.set_feed("url")
+    assert status == 400 and body["error"]["field"] == "url"
+    status, body = await studio.set_feed("url", f"file://{clip}")
+    assert status == 200 and body["url"] == f"file://{clip}"
+    await studio.wait_state("live")
+    player = await play(studio.http, studio.whep, studio.watch_token)
+    try:
+        # the clip's own counters (1000…1049, looped) arrive through the one encode
+        await wait_for(lambda: any(1000 <= s.frame < 1050 for s, _ in player.stamps), 20)
+    finally:
+        await player.stop(studio.http)
+
+
+async def test_worker_crash_is_restarted_and_intake_goes_on(studio: Studio, viewer_client: Any) -> None:
+    await studio.set_feed("test")
+    await studio.wait_state("live")
+    await wait_for(lambda: (studio.server.settings.data_dir / "live" / str(studio.id) / "dvr.m3u8").exists(), 10)
+    media = studio.server.app[media_key]
+    client = await viewer_client(studio.server.url)
+    pid = media.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    await studio.wait_state("off", 10)
+    ack = await client.call("submit_question", valid_payload(studio.id), namespace="/viewer", timeout=10)
+    assert ack["ok"] is True  # intake never depended on the worker
+    await studio.wait_state("live", 30)  # a new worker, given the session's feed again
+    assert media.pid not in (None, pid)
+    assert media.crashes == 1
+    playlist = studio.server.settings.data_dir / "live" / str(studio.id) / "dvr.m3u8"
+    # the new worker goes on with the same playlist and tells players of the break
+    await wait_for(lambda: "#EXT-X-DISCONTINUITY" in playlist.read_text(), 10)
+    status, body, _ = await studio.get(f"/live/{studio.id}/dvr.m3u8")
+    assert status == 200 and "#EXT-X-DISCONTINUITY" in body.decode()
+
+
+async def test_feed_follows_the_session(studio: Studio) -> None:
+    await studio.set_feed("test")
+    await studio.wait_state("live")
+    await studio.server.store.transition_session(studio.id, SessionState.CLOSED)  # e.g. from the CLI
+    await studio.wait_state("off", 10)
+    status, body, _ = await studio.get(f"/live/{studio.id}/dvr.m3u8")
+    assert body.decode().rstrip().endswith("#EXT-X-ENDLIST")  # players see the end
+    status, body = await studio.set_feed("test")
+    assert status == 409 and body["error"]["field"] == "feed"
+
+
+def test_live_window_cuts_the_tail() -> None:
+    dvr = "\n".join(["#EXTM3U", "#EXT-X-VERSION:6", "#EXT-X-TARGETDURATION:1", "#EXT-X-MEDIA-SEQUENCE:100",
+                     "#EXT-X-INDEPENDENT-SEGMENTS"]
+                    + sum([["#EXTINF:1.0,", f"{100 + i}.ts"] for i in range(5)], [])
+                    + ["#EXT-X-DISCONTINUITY", "#EXTINF:1.0,", "105.ts", "#EXTINF:1.0,", "106.ts",
+                       "#EXT-X-ENDLIST"])
+    live = live_window(dvr, 3)
+    assert "#EXT-X-MEDIA-SEQUENCE:104" in live
+    assert "#EXT-X-DISCONTINUITY-SEQUENCE" not in live  # the break is inside the window
+    assert live.splitlines()[0] == "#EXTM3U" and live.rstrip().endswith("#EXT-X-ENDLIST")
+    assert [line for line in live.splitlines() if line.endswith(".ts")] == ["104.ts", "105.ts", "106.ts"]
+    later = live_window(dvr, 1)
+    assert "#EXT-X-DISCONTINUITY-SEQUENCE:1" in later and "#EXT-X-MEDIA-SEQUENCE:106" in later
+    assert live_window(dvr, 50).count(".ts") == 7
