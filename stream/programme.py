@@ -34,6 +34,7 @@ SAMPLE_RATE = 48000
 SAMPLES_PER_TICK = SAMPLE_RATE // FPS
 FEED_TIMEOUT = 1.0  # seconds without a picture before the slate goes up
 BEHIND_LIMIT = 0.5  # seconds late before ticks are skipped instead of run late
+RETRY_SECONDS = 2.0
 FRAME_TB = Fraction(1, FPS)
 AUDIO_TB = Fraction(1, SAMPLE_RATE)
 
@@ -81,6 +82,7 @@ class Programme:
         self.state = "starting"
         self.frames = 0
         self.late_ticks = 0
+        self.failures = 0
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._card: TestCard | None = None
@@ -98,11 +100,14 @@ class Programme:
     # -- the encode thread -------------------------------------------------------------------
 
     def _run(self) -> None:
-        try:
-            self._encode()
-        except Exception:
-            log.exception("programme %s failed", self.session_id)
-            self._set_state("failed")
+        while not self._stopping.is_set():
+            try:
+                self._encode()
+            except Exception:  # a full disk, a codec error: say so, pause, start again (same playlist)
+                log.exception("programme %s failed; starting it again", self.session_id)
+                self.failures += 1
+                self._set_state("off")
+                self._stopping.wait(RETRY_SECONDS)
 
     def _set_state(self, state: str) -> None:
         if state != self.state:

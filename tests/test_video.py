@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import os
 import signal
 import time
@@ -291,3 +292,30 @@ def test_live_window_cuts_the_tail() -> None:
     later = live_window(dvr, 1)
     assert "#EXT-X-DISCONTINUITY-SEQUENCE:1" in later and "#EXT-X-MEDIA-SEQUENCE:106" in later
     assert live_window(dvr, 50).count(".ts") == 7
+
+
+def test_cli_stream_token_and_source(tmp_path: Path) -> None:
+    from tests.conftest import run_cli
+
+    data_dir = tmp_path / "data"
+    created = run_cli("session", "create", "--title", "Đối thoại", "--chair", "Nguyễn Văn Tùng", "--start",
+                      "2026-12-15T09:00:00+07:00", "--minutes", "90", data_dir=data_dir)
+    session_id = int(json.loads(created.stdout)["id"])
+    links = json.loads(run_cli("stream", "token", str(session_id), "--base-url", "https://dt.example/",
+                               data_dir=data_dir).stdout)
+    tokens = StreamTokens((data_dir / "secret_key").read_text().strip())
+    assert links["whip_url"] == f"https://dt.example/whip/{session_id}"
+    assert links["publish_token"] == tokens.publish(session_id) != links["watch_token"] == tokens.watch(session_id)
+
+    refused = run_cli("stream", "source", str(session_id), "--url", "gopher://station", data_dir=data_dir,
+                      check=False)
+    assert refused.returncode == 1 and "rtsp" in refused.stderr
+    chosen = json.loads(run_cli("stream", "source", str(session_id), "--url", "rtsp://encoder.local/live",
+                                data_dir=data_dir).stdout)
+    assert chosen == {"session_id": session_id, "feed": "url", "url": "rtsp://encoder.local/live"}
+    chosen = json.loads(run_cli("stream", "source", str(session_id), "--whip", data_dir=data_dir).stdout)
+    assert chosen["feed"] == "whip" and chosen["url"] is None
+    chosen = json.loads(run_cli("stream", "source", str(session_id), "--none", data_dir=data_dir).stdout)
+    assert chosen["feed"] is None
+    missing = run_cli("stream", "token", "999", data_dir=data_dir, check=False)
+    assert missing.returncode == 1
