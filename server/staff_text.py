@@ -291,6 +291,89 @@ STAFF_UI: dict[str, tuple[str, str]] = {
     "overlay_title": ("Phụ đề phát sóng", "Broadcast overlay"),
     "overlay_label": ("Câu hỏi của người dân", "Question from the public"),
     "overlay_anonymous": ("Người hỏi ẩn danh", "Anonymous"),
+    # ---- the low-latency picture on the chair's screen and the console (static/js/whep.js) ----
+    "mon_title": ("Hình ảnh trực tiếp", "Live picture"),
+    "mon_label": ("Hình ảnh phát sóng, độ trễ thấp, không có tiếng", "Programme picture, low delay, muted"),
+    "mon_connecting": ("Đang kết nối hình ảnh…", "Connecting the picture…"),
+    "mon_live": ("Đang nhận hình ảnh", "Receiving the picture"),
+    "mon_retrying": ("Mất hình ảnh, đang kết nối lại…", "Picture lost, reconnecting…"),
+    "mon_denied": ("Không được phép xem hình ảnh. Hãy tải lại trang.", "Not allowed to watch the picture. Reload the page."),
+    "mon_stopped": ("Đã tắt xem trước", "Preview off"),
+    "mon_off": ("Chưa có tín hiệu phát sóng", "No programme signal"),
+    "mon_unsupported": ("Trình duyệt này không hỗ trợ WebRTC.", "This browser has no WebRTC."),
+    # ---- the studio page (static/js/studio.js) ----
+    "studio_title": ("Phòng phát hình", "Studio"),
+    "studio_intro": (
+        "Phát hình ảnh và âm thanh của máy tính này vào phiên đối thoại. Người xem thấy hình ảnh sau vài giây; "
+        "khi dừng phát, người xem thấy màn hình chờ.",
+        "Send this computer's camera and microphone to the session. Viewers see it a few seconds later; when you "
+        "stop, they see the holding slate.",
+    ),
+    "studio_no_stream": (
+        "Phiên này chưa được cấu hình nhận tín hiệu phát hình (WHIP). Trưởng Ban Biên tập hoặc quản trị viên cần "
+        "chọn nguồn phát trước.",
+        "This session is not set up to receive a WHIP feed. The head of the editorial board or an administrator "
+        "must choose the feed first.",
+    ),
+    "studio_preview": ("Xem trước", "Preview"),
+    "studio_preview_label": ("Hình ảnh từ camera của máy này", "This computer's camera"),
+    "studio_preview_empty": ("Chưa bật camera.", "The camera is off."),
+    "studio_devices": ("Thiết bị", "Devices"),
+    "studio_enable": ("Bật camera và micro", "Turn on camera and microphone"),
+    "studio_camera": ("Camera", "Camera"),
+    "studio_mic": ("Micro", "Microphone"),
+    "studio_no_camera": ("(Không có camera)", "(No camera)"),
+    "studio_no_mic": ("(Không có micro)", "(No microphone)"),
+    "studio_device_n": ("Thiết bị {n}", "Device {n}"),
+    "studio_resolution": ("Độ phân giải", "Resolution"),
+    "studio_res_720": ("1280 × 720 (720p, khuyến nghị)", "1280 × 720 (720p, recommended)"),
+    "studio_res_540": ("960 × 540 (mạng yếu)", "960 × 540 (weak network)"),
+    "studio_res_360": ("640 × 360 (mạng rất yếu)", "640 × 360 (very weak network)"),
+    "studio_level": ("Mức âm thanh micro", "Microphone level"),
+    "studio_level_silent": ("Không có tín hiệu", "No signal"),
+    "studio_level_db": ("{n} dB", "{n} dB"),
+    "studio_level_clip": ("Quá to: {n} dB, hãy giảm âm lượng micro", "Too loud: {n} dB, turn the microphone down"),
+    "studio_publish": ("Phát", "Go live"),
+    "studio_stop": ("Dừng", "Stop"),
+    "studio_state_idle": ("Chưa phát", "Not sending"),
+    "studio_state_devices": ("Đang bật camera và micro…", "Turning on the camera and microphone…"),
+    "studio_state_ready": ("Sẵn sàng phát", "Ready to go live"),
+    "studio_state_connecting": ("Đang kết nối tới máy chủ…", "Connecting to the server…"),
+    "studio_state_live": ("Đang phát trực tiếp", "Live: sending"),
+    "studio_state_retrying": ("Mất kết nối, đang thử lại…", "Connection lost, retrying…"),
+    "studio_state_stopped": ("Đã dừng phát. Người xem đang thấy màn hình chờ.", "Stopped. Viewers see the holding slate."),
+    "studio_state_denied": ("Máy chủ từ chối mã phát. Hãy tải lại trang.", "The server refused the publish token. Reload the page."),
+    "studio_state_busy": ("Đã có nguồn khác đang phát vào phiên này.", "Another source is already sending to this session."),
+    "studio_state_error": ("Không kết nối được tới máy chủ ({n}).", "Could not connect to the server ({n})."),
+    "studio_err_permission": (
+        "Trình duyệt không được phép dùng camera hoặc micro. Hãy cho phép trong thanh địa chỉ rồi thử lại.",
+        "The browser may not use the camera or microphone. Allow it in the address bar and try again.",
+    ),
+    "studio_err_device": ("Không mở được camera hoặc micro: {n}", "Could not open the camera or microphone: {n}"),
+    "studio_err_insecure": (
+        "Camera và micro chỉ dùng được trên trang HTTPS (hoặc localhost).",
+        "The camera and microphone work only on an HTTPS page (or localhost).",
+    ),
+    "studio_leave_warning": ("Đang phát trực tiếp. Rời trang sẽ dừng phát.", "You are live. Leaving stops the feed."),
+    "studio_obs": ("Phát bằng OBS Studio", "Sending from OBS Studio"),
+    "studio_obs_steps": (
+        "OBS 30 trở lên: Cài đặt (Settings) → Phát trực tiếp (Stream) → Dịch vụ (Service): WHIP. Dán địa chỉ máy chủ "
+        "và mã Bearer dưới đây. Trong Đầu ra (Output) chọn bộ mã hóa H.264 (x264), khóa hình (keyframe) 1 giây, "
+        "không dùng B-frame.",
+        "OBS 30 or later: Settings → Stream → Service: WHIP. Paste the server address and the Bearer token below. "
+        "Under Output choose the H.264 (x264) encoder, a 1 s keyframe interval and no B-frames.",
+    ),
+    "studio_obs_server": ("Máy chủ (Server)", "Server"),
+    "studio_obs_token": ("Mã Bearer (Bearer Token)", "Bearer Token"),
+    "studio_obs_one_source": (
+        "Chỉ một nguồn được phát vào phiên tại một thời điểm: dùng OBS hoặc trang này, không dùng cả hai.",
+        "Only one source can send at a time: use OBS or this page, not both.",
+    ),
+    "studio_copy": ("Sao chép", "Copy"),
+    "studio_copied": ("Đã sao chép", "Copied"),
+    "studio_show": ("Hiện", "Show"),
+    "studio_hide": ("Ẩn", "Hide"),
+    "studio_back": ("Trang làm việc", "Staff home"),
 }
 
 # Strings the staff scripts need; pages hand them over in a JSON data block.

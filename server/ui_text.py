@@ -216,6 +216,19 @@ UI: dict[str, tuple[str, str]] = {
         "Câu hỏi có cùng nội dung với câu hỏi khác nên được gộp lại; câu trả lời chung cũng là câu trả lời cho bạn.",
         "It asks the same as another question and was merged with it; that answer answers yours too.",
     ),
+    # the video player (static/js/player.js); the session page hands these over as data-text-*
+    "player_label": ("Video trực tiếp phiên đối thoại", "The session's live video"),
+    "player_waiting": ("Phiên đối thoại chưa phát sóng. Video sẽ tự hiện tại đây khi bắt đầu.",
+                       "The broadcast has not started. The video will appear here when it does."),
+    "player_starting": ("Đang chờ tín hiệu phát sóng…", "Waiting for the broadcast signal…"),
+    "player_loading": ("Đang tải video…", "Loading the video…"),
+    "player_reconnecting": ("Mất kết nối video. Đang kết nối lại…", "Video connection lost. Reconnecting…"),
+    "player_unsupported": ("Trình duyệt này không phát được video trực tiếp. Vui lòng cập nhật trình duyệt.",
+                           "This browser cannot play the live video. Please update it."),
+    "player_unmute": ("Bật tiếng", "Unmute"),
+    "player_go_live": ("Trực tiếp", "Go live"),
+    "player_behind": ("Bạn đang xem chậm {n} giây so với trực tiếp. Bấm để xem trực tiếp.",
+                      "You are {n} seconds behind live. Press to watch live."),
 }
 
 # Strings the viewer script (static/js/viewer.js) needs; the session page hands them over in a JSON

@@ -218,6 +218,7 @@ function start(root) {
       applyStats(ack.stats);
       onAirBox.hidden = !ack.on_air;
       onAirText.textContent = ack.on_air ? ack.on_air.text : "";
+      applyStreamState(ack.stream);
       root.dataset.live = "joined"; // for styling and for the browser tests: the page is current
     });
   }
@@ -438,6 +439,28 @@ function start(root) {
     upsertQuestion({ ...q, interest_count: data.count });
     renderQuestions();
   });
+
+  // ---- the live video (static/js/player.js, docs/video.md) ----
+  // Loaded on its own: a video problem never stops the questions. It asks the stream API itself
+  // at first; the socket's stream_state (and the join answer's `stream`) then keep it current.
+
+  const videoSlot = $("video");
+  let player = null;
+  let pendingStreamState = null;
+  function applyStreamState(stream) {
+    if (!stream || (stream.session_id !== undefined && stream.session_id !== sessionId)) return;
+    if (player) player.setState(stream.state);
+    else pendingStreamState = stream.state;
+  }
+  if (videoSlot && videoSlot.querySelector("video")) {
+    import("/static/js/player.js")
+      .then(({ attachPlayer }) => {
+        player = attachPlayer(videoSlot, { lang });
+        if (pendingStreamState) player.setState(pendingStreamState);
+      })
+      .catch(() => {}); // the placeholder stays
+  }
+  socket.on("stream_state", applyStreamState);
 
   // ---- the question form ----
 
