@@ -374,6 +374,22 @@ STAFF_UI: dict[str, tuple[str, str]] = {
     "studio_show": ("Hiện", "Show"),
     "studio_hide": ("Ẩn", "Hide"),
     "studio_back": ("Trang làm việc", "Staff home"),
+    # ---- choosing the feed in the console (static/js/feed.js) ----
+    "feed_title": ("Nguồn hình", "Feed"),
+    "feed_test": ("Hình thử (test card)", "Test pattern"),
+    "feed_whip": ("Trường quay (WHIP: trang trường quay hoặc OBS)", "Studio (WHIP: the studio page or OBS)"),
+    "feed_url": ("Kéo từ địa chỉ (RTSP, RTMP, SRT, HLS)", "Pull from a URL (RTSP, RTMP, SRT, HLS)"),
+    "feed_none": ("Không phát hình", "No video"),
+    "feed_url_label": ("Địa chỉ nguồn", "Feed URL"),
+    "feed_save": ("Lưu nguồn hình", "Save feed"),
+    "feed_saved": ("Đã lưu. Trạng thái: {state}", "Saved. State: {state}"),
+    "feed_failed": ("Không lưu được: {message}", "Not saved: {message}"),
+    "feed_studio": ("Mở trang trường quay", "Open the studio page"),
+    "feed_whip_url": ("Địa chỉ WHIP", "WHIP URL"),
+    "feed_token": ("Mã phát (Bearer token)", "Publish token (Bearer)"),
+    "feed_state_live": ("đang phát", "live"),
+    "feed_state_slate": ("chờ tín hiệu (đang hiện màn chờ)", "waiting for the feed (slate on air)"),
+    "feed_state_off": ("không phát", "off"),
 }
 
 # Strings the staff scripts need; pages hand them over in a JSON data block.
@@ -381,7 +397,7 @@ STAFF_JS_KEYS: tuple[str, ...] = tuple(
     key for key in STAFF_UI
     if key.startswith((
         "lane_", "state_name_", "sess_", "clock_", "card_", "q_", "act_", "rsn_", "dlg_", "id_", "conn_", "msg_",
-        "chair_", "overlay_", "role_", "key_", "help_",
+        "chair_", "overlay_", "role_", "key_", "help_", "feed_",
     ))
 ) + ("approve_script", "session_start", "session_close", "flt_all", "console_loading")
 

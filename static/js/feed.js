@@ -1,0 +1,57 @@
+// The console's feed chooser (docs/video.md): test pattern, the studio over WHIP, a pull URL, or no
+// video. Reads and saves through /api/v1/staff/sessions/{id}/stream with the page's CSRF token; the
+// media worker follows the saved choice at once.
+
+import { csrfToken, loadText, translator } from "/static/js/staff.js";
+
+const form = document.getElementById("feed-form");
+if (form) {
+  const t = translator(loadText());
+  const url = document.getElementById("feed-url");
+  const status = document.getElementById("feed-status");
+  const whip = document.getElementById("feed-whip");
+  const api = `/api/v1/staff/sessions/${form.dataset.sessionId}/stream`;
+
+  const show = (body) => {
+    const feed = body.feed || "none";
+    form.querySelector(`input[name="feed"][value="${feed}"]`).checked = true;
+    url.value = body.url || "";
+    sync();
+    return body;
+  };
+  const sync = () => {
+    const feed = form.elements.feed.value;
+    url.disabled = feed !== "url";
+    url.required = feed === "url";
+    whip.hidden = feed !== "whip";
+  };
+  const stateText = (state) => t("feed_state_" + (["live", "slate"].includes(state) ? state : "off"));
+
+  form.addEventListener("change", sync);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const feed = form.elements.feed.value;
+    const response = await fetch(api, {
+      method: "PUT",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrfToken() },
+      body: JSON.stringify({ feed: feed === "none" ? null : feed, url: feed === "url" ? url.value : null }),
+    }).catch(() => null);
+    const body = response ? await response.json().catch(() => ({})) : {};
+    if (response && response.ok) {
+      show(body);
+      status.textContent = t("feed_saved", { state: stateText(body.state) });
+    } else {
+      status.textContent = t("feed_failed", { message: (body.error && body.error.message) || "—" });
+      if (body.error && body.error.field === "url") url.focus();
+    }
+  });
+
+  fetch(api, { headers: { Accept: "application/json" } })
+    .then((r) => (r.ok ? r.json() : Promise.reject(r.status)))
+    .then((body) => {
+      show(body);
+      status.textContent = stateText(body.state);
+      form.hidden = false;
+    })
+    .catch(() => {}); // not allowed (a responder) or no store: the chooser stays hidden
+}
