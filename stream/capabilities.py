@@ -4,13 +4,15 @@ from __future__ import annotations
 
 NEEDED_ENCODERS = {"libx264": "H.264 video", "aac": "AAC audio for HLS", "libopus": "Opus audio for WebRTC"}
 NEEDED_DECODERS = {"h264": "H.264 video", "png": "the slate picture"}
-NEEDED_FORMATS = {"hls": "the HLS playlist", "mpegts": "HLS segments"}
+NEEDED_FORMATS = {"hls": "the HLS playlist", "mpegts": "HLS segments", "mp4": "recordings"}
+NEEDED_FILTERS = {"loudnorm": "broadcast loudness (EBU R128) for recordings"}
 
 
 def missing() -> list[str]:
     """What is missing, in words; empty when everything is there."""
     try:
         import av
+        import av.filter
     except ImportError as exc:  # the wheel itself, or the FFmpeg libraries it links
         return [f"PyAV cannot be imported ({exc}); install it with `pip install av`"]
     problems = []
@@ -27,6 +29,9 @@ def missing() -> list[str]:
     for name, what in NEEDED_FORMATS.items():
         if name not in av.formats_available:
             problems.append(f"muxer {name} ({what})")
+    for name, what in NEEDED_FILTERS.items():
+        if name not in av.filter.filters_available:
+            problems.append(f"filter {name} ({what})")
     return problems
 
 

@@ -175,18 +175,23 @@ class Programme:
 
     def _pick(self, tick: int, now: float) -> tuple[av.VideoFrame, av.AudioFrame]:
         """This tick's picture and sound, and the state they put the programme in."""
-        pic = self.picture
         if self.mode == "test":
             if self._card is None:
-                self._card = TestCard(pic.width, pic.height, FPS)
+                self._card = TestCard(fps=FPS)
             self._set_state("live")
-            return self._card.video_frame(tick, now), self._card.audio_frame(tick * SAMPLES_PER_TICK, SAMPLES_PER_TICK)
+            card = self._fit(self._card.video_frame(tick, now))
+            return card, self._card.audio_frame(tick * SAMPLES_PER_TICK, SAMPLES_PER_TICK)
         picture = self.feed.picture(FEED_TIMEOUT)
         if picture is None:
             self._set_state("slate")
             self.feed.drop_sound()
-            return slate_frame(tick, now), self.feed.silence(SAMPLES_PER_TICK)
+            return self._fit(slate_frame(tick, now)), self.feed.silence(SAMPLES_PER_TICK)
         self._set_state("live")
+        return self._fit(picture), self.feed.sound(SAMPLES_PER_TICK)
+
+    def _fit(self, picture: av.VideoFrame) -> av.VideoFrame:
+        """The configured size and yuv420p (the test card and slate are drawn at 1280×720)."""
+        pic = self.picture
         if picture.width != pic.width or picture.height != pic.height or picture.format.name != "yuv420p":
             picture = picture.reformat(width=pic.width, height=pic.height, format="yuv420p")
-        return picture, self.feed.sound(SAMPLES_PER_TICK)
+        return picture

@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 import aiohttp
 import av
 import pytest
+from aiortc.mediastreams import MediaStreamError
 
 from moderation.accounts import Accounts
 from moderation.sessions import SessionState
@@ -319,3 +321,26 @@ def test_cli_stream_token_and_source(tmp_path: Path) -> None:
     assert chosen["feed"] is None
     missing = run_cli("stream", "token", "999", data_dir=data_dir, check=False)
     assert missing.returncode == 1
+
+
+async def test_a_slow_viewer_skips_to_the_next_keyframe() -> None:
+    from stream.relay import VIDEO_QUEUE, Relay
+
+    relay = Relay()
+    early = relay.add("video")
+    relay.video(b"\x00\x00\x00\x01\x41delta", 0, False)
+    assert early._queue == deque()  # a new viewer starts on a keyframe, never mid-GOP
+    for n in range(1, 3 * VIDEO_QUEUE):  # nobody reads: the viewer is stuck
+        relay.video(b"\x00\x00\x00\x01\x65key" if n % 25 == 0 else b"\x00\x00\x00\x01\x41delta", n, n % 25 == 0)
+        assert len(early._queue) <= VIDEO_QUEUE  # memory stays bounded
+    assert early.resyncs >= 1
+    first = await early.recv()
+    assert bytes(first).startswith(b"\x00\x00\x00\x01\x65")  # what it gets next starts with a keyframe
+    late = relay.add("audio")
+    for n in range(300):
+        relay.audio(b"opus", n * 960)
+    assert len(late._queue) == 100 and (await late.recv()).pts == 200 * 960  # the oldest sound goes first
+    relay.remove(early)  # the viewer hung up: its sender's recv ends instead of waiting forever
+    early._queue.clear()
+    with pytest.raises(MediaStreamError):
+        await asyncio.wait_for(early.recv(), 1)
