@@ -146,8 +146,12 @@ async def whip_stop(request: web.Request) -> web.Response:
     session_id = path_id(request, "session_id")
     if not _token_ok(bearer(request), StreamTokens(request.app[settings_key].secret_key).publish(session_id)):
         raise Unauthorized("unauthorized")
+    return await _hang_up(request, "unpublish", session_id)
+
+
+async def _hang_up(request: web.Request, op: str, session_id: int) -> web.Response:
     try:
-        await _media(request).request("unpublish", session=session_id, resource=request.match_info["resource"])
+        await _media(request).request(op, session=session_id, resource=request.match_info["resource"])
     except MediaError as err:
         return _media_error(err)
     return web.Response(status=200, headers=CORS_HEADERS)
@@ -183,12 +187,7 @@ async def whep_watch(request: web.Request) -> web.Response:
 @routes.delete("/whep/{session_id}/{resource}")
 async def whep_stop(request: web.Request) -> web.Response:
     # the resource id (128 random bits) is the viewer's own secret: no token needed to hang up
-    try:
-        await _media(request).request("unwatch", session=path_id(request, "session_id"),
-                                             resource=request.match_info["resource"])
-    except MediaError as err:
-        return _media_error(err)
-    return web.Response(status=200, headers=CORS_HEADERS)
+    return await _hang_up(request, "unwatch", path_id(request, "session_id"))
 
 
 # -- HLS origin ----------------------------------------------------------------------------------

@@ -8,6 +8,7 @@
 //   - a dropped connection is retried with back-off while the user has not pressed "Dừng".
 
 import { loadText, translator } from "/static/js/staff.js";
+import { waitForIceGathering } from "/static/js/whep.js";
 
 const t = translator(loadText("studio-text"));
 const $ = (id) => document.getElementById(id);
@@ -19,22 +20,6 @@ const DISCONNECTED_GRACE_MS = 3000;
 const BACKOFF_MS = [1000, 2000, 4000, 8000, 15000];
 const CLIP_DB = -1; // a peak above this is clipping
 const SILENT_DB = -60; // the meter's floor
-
-function waitForIceGathering(pc) {
-  if (pc.iceGatheringState === "complete") return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      pc.removeEventListener("icegatheringstatechange", check);
-      resolve();
-    };
-    const check = () => {
-      if (pc.iceGatheringState === "complete") done();
-    };
-    const timer = setTimeout(done, GATHER_TIMEOUT_MS);
-    pc.addEventListener("icegatheringstatechange", check);
-  });
-}
 
 /** Put the H.264 codecs first (constrained baseline 42e01f, packetization-mode 1 first of all). */
 export function preferH264(transceiver) {
@@ -335,7 +320,7 @@ function start(root) {
     };
     try {
       await peer.setLocalDescription(await peer.createOffer());
-      await waitForIceGathering(peer);
+      await waitForIceGathering(peer, GATHER_TIMEOUT_MS);
       if (pc !== peer) return;
       const response = await fetch(whipUrl, {
         method: "POST",

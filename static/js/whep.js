@@ -15,7 +15,8 @@ const GATHER_TIMEOUT_MS = 2000; // the server is on a host address: gathering ta
 const DISCONNECTED_GRACE_MS = 3000; // "disconnected" often heals by itself
 const BACKOFF_MS = [1000, 2000, 4000, 8000, 15000];
 
-function waitForIceGathering(pc) {
+/** Resolves when ICE gathering is complete (WHIP and WHEP here are not trickled), or after a timeout. */
+export function waitForIceGathering(pc, timeoutMs = GATHER_TIMEOUT_MS) {
   if (pc.iceGatheringState === "complete") return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {
@@ -27,7 +28,7 @@ function waitForIceGathering(pc) {
       if (pc.iceGatheringState === "complete") done();
     };
     // with no ICE servers gathering ends quickly; a stuck gatherer must not stop the picture
-    const timer = setTimeout(done, GATHER_TIMEOUT_MS);
+    const timer = setTimeout(done, timeoutMs);
     pc.addEventListener("icegatheringstatechange", check);
   });
 }
