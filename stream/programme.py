@@ -86,6 +86,7 @@ class Programme:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._card: TestCard | None = None
+        self._playlist_ready = False
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name=f"programme-{self.session_id}", daemon=True)
@@ -110,6 +111,11 @@ class Programme:
                 self._stopping.wait(RETRY_SECONDS)
 
     def _set_state(self, state: str) -> None:
+        # Not "live" to the world before the playlist exists: a player told so would fetch a 404.
+        if state != "off" and not self._playlist_ready:
+            self._playlist_ready = (self.out_dir / "dvr.m3u8").exists()
+            if not self._playlist_ready:
+                return
         if state != self.state:
             self.state = state
             self.loop.call_soon_threadsafe(self.on_state, state)
