@@ -21,6 +21,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+from av.video.frame import PictureType
 
 from .feed import Feed
 from .relay import Relay
@@ -124,13 +125,17 @@ class Programme:
         pic = self.picture
         self.out_dir.mkdir(parents=True, exist_ok=True)
         playlist = self.out_dir / "dvr.m3u8"
+        kbps = pic.video_bitrate // 1000
         hls = av.open(str(playlist), "w", format="hls", options=hls_options(self.out_dir, pic, playlist.exists()))
         video = hls.add_stream("libx264", rate=FPS, options={
             "preset": "veryfast",
             "tune": "zerolatency",  # no lookahead, no frame threads: a frame leaves as it enters
             # a keyframe exactly every second: each 1 s segment starts with one, and a new WebRTC
             # viewer waits at most a second for its first picture
-            "x264-params": f"keyint={FPS}:min-keyint={FPS}:scenecut=0",
+            "x264-params": f"keyint={FPS}:min-keyint={FPS}:scenecut=0:"
+            # a ceiling, not only an average: after a still stretch (slate, test card) a busy
+            # picture would otherwise spend the saved bits at four times the rate on every viewer
+            f"vbv-maxrate={kbps}:vbv-bufsize={kbps}",
         })
         video.width, video.height, video.pix_fmt = pic.width, pic.height, "yuv420p"
         video.profile = "Baseline"  # x264's Baseline is Constrained Baseline: 42e01f, what browsers take
@@ -200,4 +205,8 @@ class Programme:
         pic = self.picture
         if picture.width != pic.width or picture.height != pic.height or picture.format.name != "yuv420p":
             picture = picture.reformat(width=pic.width, height=pic.height, format="yuv420p")
+        # A feed's decoder marks its keyframes as I pictures, and libx264 makes a keyframe of every
+        # I picture it is given: that would break the one-second keyframe grid the segments and
+        # new WebRTC viewers rely on (and a repeated I picture would be a keyframe every tick).
+        picture.pict_type = PictureType.NONE
         return picture

@@ -102,6 +102,7 @@ async def segment_probe(studio: Studio, name: str) -> dict[str, Any]:
         frames = list(container.decode(video=0))
     probe["frames"] = len(frames)
     probe["first_key"] = frames[0].key_frame
+    probe["keys"] = sum(f.key_frame for f in frames)
     probe["stamps"] = [read_stamp(f) for f in frames]
     return probe
 
@@ -224,7 +225,8 @@ async def test_pull_feed_from_a_file(studio: Studio, tmp_path: Path) -> None:
     clip = tmp_path / "station.ts"
     card = TestCard()
     with av.open(str(clip), "w", format="mpegts") as container:
-        stream = container.add_stream("libx264", rate=25)
+        # every picture a keyframe: the decoder marks each one I, which must not reach our encoder
+        stream = container.add_stream("libx264", rate=25, options={"x264-params": "keyint=1"})
         stream.width, stream.height, stream.pix_fmt = 1280, 720, "yuv420p"
         for n in range(50):
             for packet in stream.encode(card.video_frame(n + 1000, time.time())):
@@ -245,6 +247,16 @@ async def test_pull_feed_from_a_file(studio: Studio, tmp_path: Path) -> None:
         await wait_for(lambda: any(1000 <= s.frame < 1050 for s, _ in player.stamps), 20)
     finally:
         await player.stop(studio.http)
+    # the one-second keyframe grid holds whatever the feed's own keyframes are
+    for _ in range(50):
+        status, body, _ = await studio.get(f"/live/{studio.id}/index.m3u8")
+        segments = parse_playlist(body.decode())[1]
+        if len(segments) >= 3:
+            break
+        await asyncio.sleep(0.2)
+    probe = await segment_probe(studio, segments[-1][1])
+    assert probe["first_key"] and probe["keys"] == 1 and 24 <= probe["frames"] <= 26
+    assert all(0.9 <= duration <= 1.1 for duration, _ in segments)
 
 
 async def test_worker_crash_is_restarted_and_intake_goes_on(studio: Studio, viewer_client: Any) -> None:
