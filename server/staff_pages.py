@@ -19,7 +19,7 @@ from moderation.sessions import Session
 from .api import path_id, public_session, request_lang
 from .auth import STAFF_COOKIE, identify, set_staff_cookie
 from .i18n import message
-from .keys import accounts_key, csrf_key, settings_key, staff_csrf_key, watch_key
+from .keys import accounts_key, csrf_key, media_key, settings_key, staff_csrf_key, watch_key
 from .pages import render
 from .ratelimit import RateLimiter
 from .security import client_ip, origin_allowed
@@ -115,19 +115,24 @@ async def _staff_session(request: web.Request) -> Session:
     return await request.app[watch_key].get(path_id(request, "session_id"))
 
 
+def _stream(request: web.Request, session_id: int) -> dict[str, Any] | None:
+    """The video links for staff pages; None on a server without video (`--no-media`)."""
+    return stream_links(request, session_id) if media_key in request.app else None
+
+
 @routes.get("/mod/{session_id}")
 async def moderator_console(request: web.Request) -> web.Response:
     actor = await _signed_in(request, MODERATOR_NAMESPACE)
     session = await _staff_session(request)
     return _staff_render(request, "moderator.html", actor, session=session,
-                         stream=stream_links(request, session.id))
+                         stream=_stream(request, session.id))
 
 
 @routes.get("/chair/{session_id}")
 async def chair_screen(request: web.Request) -> web.Response:
     actor = await _signed_in(request, CHAIR_NAMESPACE)
     session = await _staff_session(request)
-    return _staff_render(request, "chair.html", actor, session=session, stream=stream_links(request, session.id))
+    return _staff_render(request, "chair.html", actor, session=session, stream=_stream(request, session.id))
 
 
 @routes.get("/studio/{session_id}")
@@ -135,7 +140,7 @@ async def studio(request: web.Request) -> web.Response:
     """The studio laptop's page: publishes its camera and microphone over WHIP."""
     actor = await _signed_in(request, BOARD)
     session = await _staff_session(request)
-    response = _staff_render(request, "studio.html", actor, session=session, stream=stream_links(request, session.id))
+    response = _staff_render(request, "studio.html", actor, session=session, stream=_stream(request, session.id))
     # the page asks for the camera and microphone; nothing else on this site needs them
     response.headers["Permissions-Policy"] = "camera=(self), microphone=(self)"
     return response

@@ -81,7 +81,8 @@ async def test_studio_publishes_and_console_chooses_the_feed(video_server: Runni
             board = await sign_in(browser, video_server, "bientap", f"/mod/{session_id}",
                                   ready="#console[data-live=joined]")
             page = board.page
-            await page.wait_for_selector("#feed-form:not([hidden])")
+            await page.wait_for_selector("#feed-details:not([hidden])")
+            await page.click("#feed-details > summary")
             await page.check("input[name=feed][value=url]")
             await page.fill("#feed-url", "gopher://nowhere")
             await page.click("#feed-form button[type=submit]")

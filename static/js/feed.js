@@ -51,7 +51,7 @@ if (form) {
     .then((body) => {
       show(body);
       status.textContent = stateText(body.state);
-      form.hidden = false;
+      form.closest("details").hidden = false;
     })
     .catch(() => {}); // not allowed (a responder) or no store: the chooser stays hidden
 }
