@@ -44,6 +44,7 @@ class Media:
         self._ids = itertools.count(1)
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._applying: set[asyncio.Task[None]] = set()
         self._stopping = False
 
     # -- life of the worker ------------------------------------------------------------------
@@ -120,10 +121,7 @@ class Media:
     async def _resync(self) -> None:
         """A new worker knows nothing: give it every session's feed again."""
         for session_id, (feed, url) in list(self._wanted.items()):
-            try:
-                await self.request("feed", session=session_id, feed=feed, url=url)
-            except MediaError as exc:
-                log.warning("session %s feed %s refused: %s", session_id, feed, exc.message)
+            await self._apply(session_id, feed, url)
 
     def _dispatch(self, message: dict[str, Any]) -> None:
         if "event" in message:
@@ -172,7 +170,11 @@ class Media:
         return self.states.get(session_id, "off")
 
     async def session_changed(self, session: Session) -> None:
-        """Run, switch or stop the session's feed to match its state and chosen feed."""
+        """Run, switch or stop the session's feed to match its state and chosen feed.
+
+        Never waits for the worker: the session watch calls this from the loop that also
+        announces questions, which must not stall while a worker restarts (the new one is given
+        every wanted feed by _resync)."""
         wanted = (session.feed, session.feed_url) if session.feed and session.state in VIDEO_STATES else None
         if self._wanted.get(session.id) == wanted:
             return
@@ -180,8 +182,13 @@ class Media:
             self._wanted.pop(session.id, None)
         else:
             self._wanted[session.id] = wanted
-        feed, url = wanted or (None, None)
+        if self._ready.is_set():
+            task = asyncio.create_task(self._apply(session.id, *(wanted or (None, None))))
+            self._applying.add(task)
+            task.add_done_callback(self._applying.discard)
+
+    async def _apply(self, session_id: int, feed: str | None, url: str | None) -> None:
         try:
-            await self.request("feed", session=session.id, feed=feed, url=url)
+            await self.request("feed", session=session_id, feed=feed, url=url)
         except MediaError as exc:
-            log.warning("session %s feed %s refused: %s", session.id, feed, exc.message)
+            log.warning("session %s feed %s refused: %s", session_id, feed, exc.message)

@@ -33,6 +33,7 @@ class Worker:
         self.picture = picture
         self.writer = writer
         self.channels: dict[int, Channel] = {}
+        self._feeds = asyncio.Lock()  # feed changes one at a time, in the order they came
 
     def send(self, message: dict[str, Any]) -> None:
         if not self.writer.is_closing():
@@ -62,6 +63,10 @@ class Worker:
         return channel
 
     async def op_feed(self, message: dict[str, Any]) -> dict[str, Any]:
+        async with self._feeds:
+            return await self._feed(message)
+
+    async def _feed(self, message: dict[str, Any]) -> dict[str, Any]:
         session_id = int(message["session"])
         feed = message.get("feed")
         channel = self.channels.get(session_id)

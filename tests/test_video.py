@@ -356,3 +356,12 @@ async def test_a_slow_viewer_skips_to_the_next_keyframe() -> None:
     early._queue.clear()
     with pytest.raises(MediaStreamError):
         await asyncio.wait_for(early.recv(), 1)
+
+
+def test_start_up_names_what_ffmpeg_lacks(monkeypatch: pytest.MonkeyPatch) -> None:
+    from stream import capabilities
+
+    assert capabilities.missing() == []  # the PyPI wheel of av carries everything
+    monkeypatch.setitem(capabilities.NEEDED_ENCODERS, "libnonexistent264", "a codec this FFmpeg lacks")
+    with pytest.raises(SystemExit, match="encoder libnonexistent264 .a codec this FFmpeg lacks.*--no-media"):
+        capabilities.require()
