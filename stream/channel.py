@@ -73,6 +73,14 @@ class Channel:
             await self.unpublish(resource)
         resource = secrets.token_urlsafe(16)
         self._publications[resource] = publication
+        assert publication.pc is not None
+
+        @publication.pc.on("connectionstatechange")
+        async def _gone() -> None:  # the publisher vanished without a DELETE (a dropped network)
+            if publication.pc is not None and publication.pc.connectionState in ("failed", "closed") \
+                    and resource in self._publications:
+                await self.unpublish(resource)
+
         return resource, answer
 
     async def unpublish(self, resource: str) -> None:

@@ -79,15 +79,28 @@ class Pull:
         while not self._stopping.is_set():
             try:
                 self._read()
-                failures = 0  # a file played to its end: loop it
+                failures = 0  # a file played to its end (loop it), or a live source ended (reconnect)
             except Exception as exc:  # any network or demux failure: try again shortly
-                self.error = f"{type(exc).__name__}: {exc}"
-                log.warning("pull %s failed: %s", urlsplit(self.url).hostname or "file", self.error)
+                # FFmpeg's messages quote the URL, which may carry the station's password
+                self.error = f"{type(exc).__name__}: {exc}".replace(self.url, self.safe_url)
+                log.warning("pull %s failed: %s", self.safe_url, self.error)
                 failures += 1
-            self._stopping.wait(RECONNECT_SECONDS[min(failures, len(RECONNECT_SECONDS) - 1)] if failures else 0)
+            if failures or self.live:  # a file loops at once; anything else gets a pause first
+                self._stopping.wait(RECONNECT_SECONDS[min(failures, len(RECONNECT_SECONDS) - 1)])
+
+    @property
+    def live(self) -> bool:
+        return urlsplit(self.url).scheme not in ("file", "")
+
+    @property
+    def safe_url(self) -> str:
+        """The URL without its user and password, for logs."""
+        parts = urlsplit(self.url)
+        host = parts.hostname or ""
+        return f"{parts.scheme}://{host}{':' + str(parts.port) if parts.port else ''}{parts.path}"
 
     def _read(self) -> None:
-        live = urlsplit(self.url).scheme not in ("file", "")
+        live = self.live
         # rw_timeout: a silent network source raises instead of blocking this thread forever
         options = {"rw_timeout": "5000000"} if live else {}
         path = self.url[len("file://"):] if self.url.startswith("file://") else self.url
