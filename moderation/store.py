@@ -8,6 +8,7 @@ the same through asyncpg, with row locks where SQLite relies on its single write
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -311,6 +312,10 @@ class Store:
         """Returns once the question is committed to disk; raises a DomainError otherwise."""
         result: Receipt = await self.writer.write(write_submissions, submission)
         return result
+
+    def enqueue_question(self, submission: Submission) -> asyncio.Future[Receipt]:
+        """The same as a future that settles after COMMIT, for callers that must not suspend."""
+        return self.writer.enqueue(write_submissions, submission)
 
     async def mark_interest(self, question_id: int, viewer_key: str) -> InterestCount:
         if not IDEMPOTENCY_KEY.match(viewer_key):

@@ -99,6 +99,12 @@ class BatchWriter:
 
     async def write(self, handler: BatchHandler, item: Any) -> Any:
         """Queue one item; return its result once committed, or raise its DomainError."""
+        # A caller that goes away (a dropped connection) cancels only its wait: the item is written
+        # all the same, and settling skips a future that is already done.
+        return await self.enqueue(handler, item)
+
+    def enqueue(self, handler: BatchHandler, item: Any) -> asyncio.Future[Any]:
+        """Queue one item; the future settles after COMMIT (its result, or its DomainError)."""
         if self._closed:
             raise WriterClosed("the store is shutting down")
         if len(self._waiting) >= MAX_QUEUED:
@@ -107,9 +113,7 @@ class BatchWriter:
         self._waiting.append(_Pending(handler, item, future))
         if self._ready:  # otherwise the process's go-ahead sends it (_on_reply)
             self._wakeup.set()
-        # A caller that goes away (a dropped connection) cancels only its wait: the item is written
-        # all the same, and settling skips a future that is already done.
-        return await future
+        return future
 
     async def close(self) -> None:
         """Write what is queued, then stop."""

@@ -3,12 +3,14 @@ the durable write, and the acknowledgement. An `ok` ack is only ever built from 
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from moderation.errors import DomainError, RateLimited, SessionClosed, SessionNotOpen, ValidationError
 from moderation.intake import Receipt
-from moderation.sessions import SessionState
+from moderation.sessions import Session, SessionState
 from moderation.store import Store
 from moderation.submission import parse_session_id, parse_submission
 from moderation.writer import WriterBusy, WriterClosed
@@ -40,36 +42,55 @@ class Intake:
     ) -> dict[str, Any]:
         """Return the ack body: {ok: true, receipt, question_id} or {ok: false, error: {...}}."""
         try:
-            receipt = await self._submit(payload, channel, client_ip, connection)
-        except DomainError as err:
-            return error_body(err, lang)
-        except WriterClosed:
-            return internal_error_body(lang, "shutting_down")
-        except WriterBusy:
-            return error_body(RateLimited("busy", retry_after=2), lang)
-        except Exception:
-            # Logged without the payload: it holds personal data.
-            log.exception("intake failed (channel=%s)", channel)
-            return internal_error_body(lang)
-        if log.isEnabledFor(logging.DEBUG):  # this runs for every question: skip building the call
-            log.debug("question %s stored (receipt %s, channel %s, resend=%s)", receipt.question_id,
-                      receipt.receipt, channel, receipt.duplicate)
-        return receipt.ack()
+            session = self._cached_session(payload)
+            if session is None:  # one it does not know, or a draft: read the store
+                session = await self.watch.get(parse_session_id(payload.get("session_id")))
+            receipt = await self._enqueue(payload, session, channel, client_ip, connection)
+        except Exception as exc:
+            return self._failure(exc, channel, lang)
+        return self._stored(receipt, session.id, channel)
 
-    async def _submit(self, payload: Any, channel: str, client_ip: str, connection: str | None) -> Receipt:
+    def submit_soon(self, payload: Any, reply: Callable[[dict[str, Any]], None], *, channel: str, client_ip: str,
+                    connection: str | None, lang: str) -> bool:
+        """The Socket.IO path: the same as `submit`, without a coroutine waiting for the COMMIT.
+
+        Validates and queues now; `reply` gets the ack body (at once for a refusal, after COMMIT for a
+        stored question). Returns False, having done nothing, when the session must first be read
+        from the store: the caller then takes the `submit` path."""
+        try:
+            session = self._cached_session(payload)
+            if session is None:
+                return False
+            future = self._enqueue(payload, session, channel, client_ip, connection)
+        except Exception as exc:
+            reply(self._failure(exc, channel, lang))
+            return True
+
+        def committed(done: asyncio.Future[Receipt]) -> None:
+            try:
+                body = self._stored(done.result(), session.id, channel)
+            except Exception as exc:
+                body = self._failure(exc, channel, lang)
+            reply(body)
+
+        future.add_done_callback(committed)
+        return True
+
+    def _cached_session(self, payload: Any) -> Session | None:
+        """The session from the watch's cache, without a coroutine per question; None for one it
+        does not know or one still in draft (never trusted from the cache: it may be announced)."""
+        session_id = parse_session_id(payload.get("session_id") if isinstance(payload, dict) else None)
+        session = self.watch.sessions.get(session_id)
+        return None if session is None or session.state is SessionState.DRAFT else session
+
+    def _enqueue(self, payload: Any, session: Session, channel: str, client_ip: str,
+                 connection: str | None) -> asyncio.Future[Receipt]:
         if self.per_ip.enabled or self.per_connection.enabled:
             for limiter, key in ((self.per_ip, client_ip), (self.per_connection, connection)):
                 if key is not None:
                     wait = limiter.take(key)
                     if wait:
                         raise RateLimited("rate_limited", retry_after=wait)
-        raw_id = payload.get("session_id") if isinstance(payload, dict) else None
-        session_id = parse_session_id(raw_id)
-        # The watch's cache, read here without a coroutine per question; SessionWatch.get reads the
-        # store for a session it does not know or one still in draft (never trusted from the cache).
-        session = self.watch.sessions.get(session_id)
-        if session is None or session.state is SessionState.DRAFT:
-            session = await self.watch.get(session_id)
         try:
             submission = parse_submission(payload, channel=channel, session_fields=session.fields)
         except ValidationError:
@@ -82,7 +103,24 @@ class Intake:
         # The writer checks the session's state again inside its transaction: that check is the one
         # that counts (the cache may be half a second old), and it still returns the receipt of a
         # question resent after the close if it was stored before it.
-        receipt = await self.store.submit_question(submission)
+        return self.store.enqueue_question(submission)
+
+    def _stored(self, receipt: Receipt, session_id: int, channel: str) -> dict[str, Any]:
         if self.feed is not None and not receipt.duplicate:
-            self.feed.question_stored(submission.session_id, receipt.question_id)  # committed: tell the board
-        return receipt
+            self.feed.question_stored(session_id, receipt.question_id)  # committed: tell the board
+        if log.isEnabledFor(logging.DEBUG):  # this runs for every question: skip building the call
+            log.debug("question %s stored (receipt %s, channel %s, resend=%s)", receipt.question_id,
+                      receipt.receipt, channel, receipt.duplicate)
+        return receipt.ack()
+
+    @staticmethod
+    def _failure(exc: BaseException, channel: str, lang: str) -> dict[str, Any]:
+        if isinstance(exc, DomainError):
+            return error_body(exc, lang)
+        if isinstance(exc, WriterClosed):
+            return internal_error_body(lang, "shutting_down")
+        if isinstance(exc, WriterBusy):
+            return error_body(RateLimited("busy", retry_after=2), lang)
+        # Logged without the payload: it holds personal data.
+        log.error("intake failed (channel=%s)", channel, exc_info=exc)
+        return internal_error_body(lang)
