@@ -23,6 +23,7 @@ from . import capabilities
 from .channel import Channel
 from .control import LIMIT, MediaError, encode, read
 from .programme import Picture
+from .slate import slate_planes
 
 log = logging.getLogger("stream.worker")
 
@@ -137,6 +138,7 @@ def main(argv: list[str] | None = None) -> None:
     # Ctrl+C reaches the whole process group: the server decides when the worker stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     capabilities.require()
+    slate_planes()  # decoded once now, not on the encode thread the first time a feed drops (~60 ms)
     picture = Picture(args.width, args.height, args.bitrate, dvr_segments=args.dvr_segments)
     asyncio.run(serve(socket.socket(fileno=args.fd), args.data_dir, picture))
 
