@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,7 @@ class Channel:
         self._pull: Pull | None = None
         self._publications: dict[str, Publication] = {}
         self.viewers: dict[str, Viewer] = {}
+        self._ended: deque[str] = deque(maxlen=1000)  # resources that ended lately (see _gone)
         self.programme.start()
 
     async def set_feed(self, feed: str, url: str | None) -> None:
@@ -86,8 +88,16 @@ class Channel:
     async def unpublish(self, resource: str) -> None:
         publication = self._publications.pop(resource, None)
         if publication is None:
-            raise MediaError("not_found", "no such publication")
+            self._gone(resource)
+            return
+        self._ended.append(resource)
         await publication.stop()
+
+    def _gone(self, resource: str) -> None:
+        """DELETE is idempotent: a resource that ended already (its connection closed first, as a
+        browser's does when it hangs up) is answered as deleted; one never made is not found."""
+        if resource not in self._ended:
+            raise MediaError("not_found", "no such resource")
 
     async def watch(self, sdp: str) -> tuple[str, str]:
         if len(self.viewers) >= MAX_VIEWERS:
@@ -112,7 +122,9 @@ class Channel:
     async def unwatch(self, resource: str) -> None:
         viewer = self.viewers.pop(resource, None)
         if viewer is None:
-            raise MediaError("not_found", "no such viewer")
+            self._gone(resource)
+            return
+        self._ended.append(resource)
         for track in viewer.tracks:
             self.relay.remove(track)
         await close_quietly(viewer.pc)

@@ -185,7 +185,9 @@ async def test_whep_viewers_share_the_encode(studio: Studio) -> None:
     status = await studio.server.app[media_key].request("status")
     assert status["sessions"][str(studio.id)]["viewers"] == 0
     async with studio.http.delete(players[0].resource) as r:
-        assert r.status == 404  # already gone
+        assert r.status == 200  # DELETE is idempotent: already gone is gone
+    async with studio.http.delete(f"{studio.whep}/never-made") as r:
+        assert r.status == 404
 
 
 async def test_whip_publish_slate_and_return(studio: Studio) -> None:
