@@ -33,6 +33,7 @@ _FONT: dict[str, tuple[str, ...]] = {
 }
 
 BLACK, WHITE = 16, 235
+VIETNAM_OFFSET = 7 * 3600  # ICT has no daylight saving
 
 
 def glyph_tiles(scale: int, fg: int, bg: int) -> dict[str, np.ndarray]:
@@ -128,8 +129,9 @@ class TestCard:
         return y, u, v
 
     def clock_text(self, now: float) -> str:
+        """Vietnam's time (UTC+7), as every page shows it, whatever zone the server runs in."""
         ms = int(now * 1000) % 1000
-        return time.strftime("%H:%M:%S", time.localtime(now)) + f".{ms:03d}"
+        return time.strftime("%H:%M:%S", time.gmtime(now + VIETNAM_OFFSET)) + f".{ms:03d}"
 
     def video_frame(self, n: int, now: float) -> av.VideoFrame:
         frame = av.VideoFrame(self.width, self.height, "yuv420p")
