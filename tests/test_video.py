@@ -367,3 +367,22 @@ def test_start_up_names_what_ffmpeg_lacks(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setitem(capabilities.NEEDED_ENCODERS, "libnonexistent264", "a codec this FFmpeg lacks")
     with pytest.raises(SystemExit, match="encoder libnonexistent264 .a codec this FFmpeg lacks.*--no-media"):
         capabilities.require()
+
+
+async def test_pull_feed_from_another_servers_hls(studio: Studio) -> None:
+    """A network pull (here the HLS of another session on the same server, as a TV station's
+    packager would serve it): its pictures arrive through this session's one encode."""
+    source = await studio.server.new_session(SessionState.LIVE)
+    other = Studio(studio.server, studio.http, source.id, studio.api_token)
+    await other.set_feed("test")
+    await other.wait_state("live")
+    status, body = await studio.set_feed("url", f"{studio.server.url}/live/{source.id}/index.m3u8")
+    assert status == 200
+    await studio.wait_state("live", 30)
+    player = await play(studio.http, studio.whep, studio.watch_token)
+    try:
+        await wait_for(lambda: len([s for s, _ in player.stamps if not s.slate]) >= 25, 30)
+        # the source's own stamps: pictures made by the other session's test card, seconds ago
+        assert all(0 < delay < 15000 for delay in player.delays())
+    finally:
+        await player.stop(studio.http)
