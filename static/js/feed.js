@@ -4,6 +4,7 @@
 
 import { csrfToken, loadText, translator } from "/static/js/staff.js";
 
+const REFRESH_MS = 5000;
 const form = document.getElementById("feed-form");
 if (form) {
   const t = translator(loadText());
@@ -46,12 +47,21 @@ if (form) {
     }
   });
 
-  fetch(api, { headers: { Accept: "application/json" } })
-    .then((r) => (r.ok ? r.json() : Promise.reject(r.status)))
-    .then((body) => {
-      show(body);
-      status.textContent = stateText(body.state);
-      form.closest("details").hidden = false;
-    })
+  // Someone else (another editor, the CLI) may change the feed, and the picture may drop: look
+  // again every few seconds, without touching a choice this user has started to make.
+  let dirty = false;
+  form.addEventListener("input", () => (dirty = true));
+  const refresh = () =>
+    fetch(api, { headers: { Accept: "application/json" } })
+      .then((r) => (r.ok ? r.json() : Promise.reject(r.status)))
+      .then((body) => {
+        if (!dirty) show(body);
+        status.textContent = stateText(body.state);
+        form.closest("details").hidden = false;
+        return true;
+      });
+  refresh()
+    .then(() => setInterval(() => refresh().catch(() => {}), REFRESH_MS))
     .catch(() => {}); // not allowed (a responder) or no store: the chooser stays hidden
+  form.addEventListener("submit", () => (dirty = false));
 }
