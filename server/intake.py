@@ -42,9 +42,9 @@ class Intake:
     ) -> dict[str, Any]:
         """Return the ack body: {ok: true, receipt, question_id} or {ok: false, error: {...}}."""
         try:
-            session = self._cached_session(payload)
+            session_id, session = self._cached_session(payload)
             if session is None:  # one it does not know, or a draft: read the store
-                session = await self.watch.get(parse_session_id(payload.get("session_id")))
+                session = await self.watch.get(session_id)
             receipt = await self._enqueue(payload, session, channel, client_ip, connection)
         except Exception as exc:
             return self._failure(exc, channel, lang)
@@ -58,7 +58,7 @@ class Intake:
         stored question). Returns False, having done nothing, when the session must first be read
         from the store: the caller then takes the `submit` path."""
         try:
-            session = self._cached_session(payload)
+            session = self._cached_session(payload)[1]
             if session is None:
                 return False
             future = self._enqueue(payload, session, channel, client_ip, connection)
@@ -76,12 +76,13 @@ class Intake:
         future.add_done_callback(committed)
         return True
 
-    def _cached_session(self, payload: Any) -> Session | None:
-        """The session from the watch's cache, without a coroutine per question; None for one it
-        does not know or one still in draft (never trusted from the cache: it may be announced)."""
+    def _cached_session(self, payload: Any) -> tuple[int, Session | None]:
+        """The payload's session id, and the session from the watch's cache without a coroutine per
+        question; None for one it does not know or one still in draft (never trusted from the cache:
+        it may be announced)."""
         session_id = parse_session_id(payload.get("session_id") if isinstance(payload, dict) else None)
         session = self.watch.sessions.get(session_id)
-        return None if session is None or session.state is SessionState.DRAFT else session
+        return session_id, None if session is None or session.state is SessionState.DRAFT else session
 
     def _enqueue(self, payload: Any, session: Session, channel: str, client_ip: str,
                  connection: str | None) -> asyncio.Future[Receipt]:

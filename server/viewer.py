@@ -5,7 +5,6 @@ happens, so a client always learns what became of what it sent."""
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable
@@ -94,16 +93,6 @@ class ViewerNamespace(socketio.AsyncNamespace):
             return True
         return self.intake.submit_soon(args[0], reply, channel=Channel.SOCKET, client_ip=viewer.ip,
                                        connection=sid, lang=viewer.lang)
-
-    async def trigger_event(self, event: str, *args: Any) -> Any:
-        # The event that comes by the thousand: straight to its handler, without python-socketio's
-        # per-event lookup (hasattr, getattr, inspect.iscoroutinefunction). Everything else as before.
-        if event == "submit_question":
-            try:
-                return await self.on_submit_question(*args)
-            except asyncio.CancelledError:  # as python-socketio's own dispatch
-                return None
-        return await super().trigger_event(event, *args)
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         try:
