@@ -29,6 +29,11 @@ STABLE_SECONDS = 60.0  # a worker that ran this long resets the restart pause
 REQUEST_TIMEOUT = 20.0
 
 
+def stream_status(session_id: int, state: str) -> dict[str, Any]:
+    """A session's live video as the public sees it (the stream API and the viewer's `join`)."""
+    return {"session_id": session_id, "state": state, "hls": f"/live/{session_id}/index.m3u8"}
+
+
 class Media:
     def __init__(self, data_dir: Path, worker_args: list[str],
                  on_state: Callable[[int, str], Awaitable[None]] | None = None) -> None:

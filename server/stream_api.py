@@ -23,7 +23,7 @@ from stream.playlist import live_window
 from .api import json_response, path_id, public_session, read_json
 from .auth import bearer, identify, require_staff
 from .keys import media_key, settings_key, store_key, watch_key
-from .media import Media
+from .media import Media, stream_status
 from .security import _Signer
 
 routes = web.RouteTableDef()
@@ -54,9 +54,12 @@ class StreamTokens(_Signer):
         return self._sign(f"watch:{session_id}")
 
 
+stream_tokens_key = web.AppKey("stream_tokens", StreamTokens)
+
+
 def stream_links(request: web.Request, session_id: int) -> dict[str, Any]:
     """What staff see: where to publish and watch, with the tokens."""
-    tokens = StreamTokens(request.app[settings_key].secret_key)
+    tokens = request.app[stream_tokens_key]
     base = f"{request.scheme}://{request.host}"
     return {
         "whip_url": f"{base}/whip/{session_id}",
@@ -104,9 +107,14 @@ def _token_ok(given: str | None, expected: str) -> bool:
     return given is not None and hmac.compare_digest(given, expected)
 
 
+def _may_publish(request: web.Request, session_id: int) -> None:
+    if not _token_ok(bearer(request), request.app[stream_tokens_key].publish(session_id)):
+        raise Unauthorized("unauthorized")
+
+
 async def _may_watch(request: web.Request, session_id: int) -> None:
     """The watch token, or a staff member (API token or signed-in browser)."""
-    if _token_ok(bearer(request), StreamTokens(request.app[settings_key].secret_key).watch(session_id)):
+    if _token_ok(bearer(request), request.app[stream_tokens_key].watch(session_id)):
         return
     actor, _ = await identify(request)
     if actor is None:
@@ -131,22 +139,25 @@ async def whip_preflight(request: web.Request) -> web.Response:
 @routes.post("/whip/{session_id}")
 async def whip_publish(request: web.Request) -> web.Response:
     session_id = path_id(request, "session_id")
-    if not _token_ok(bearer(request), StreamTokens(request.app[settings_key].secret_key).publish(session_id)):
-        raise Unauthorized("unauthorized")
-    sdp = await _read_sdp(request)
-    try:
-        reply = await _media(request).request("publish", session=session_id, sdp=sdp)
-    except MediaError as err:
-        return _media_error(err)
-    return _sdp_response(reply["sdp"], f"/whip/{session_id}/{reply['resource']}")
+    _may_publish(request, session_id)
+    return await _offer(request, "publish", session_id, "whip")
 
 
 @routes.delete("/whip/{session_id}/{resource}")
 async def whip_stop(request: web.Request) -> web.Response:
     session_id = path_id(request, "session_id")
-    if not _token_ok(bearer(request), StreamTokens(request.app[settings_key].secret_key).publish(session_id)):
-        raise Unauthorized("unauthorized")
+    _may_publish(request, session_id)
     return await _hang_up(request, "unpublish", session_id)
+
+
+async def _offer(request: web.Request, op: str, session_id: int, kind: str) -> web.Response:
+    """The offer to the worker, its answer back with the new resource's URL (WHIP and WHEP alike)."""
+    sdp = await _read_sdp(request)
+    try:
+        reply = await _media(request).request(op, session=session_id, sdp=sdp)
+    except MediaError as err:
+        return _media_error(err)
+    return _sdp_response(reply["sdp"], f"/{kind}/{session_id}/{reply['resource']}")
 
 
 async def _hang_up(request: web.Request, op: str, session_id: int) -> web.Response:
@@ -176,12 +187,7 @@ async def whep_preflight(request: web.Request) -> web.Response:
 async def whep_watch(request: web.Request) -> web.Response:
     session_id = path_id(request, "session_id")
     await _may_watch(request, session_id)
-    sdp = await _read_sdp(request)
-    try:
-        reply = await _media(request).request("watch", session=session_id, sdp=sdp)
-    except MediaError as err:
-        return _media_error(err)
-    return _sdp_response(reply["sdp"], f"/whep/{session_id}/{reply['resource']}")
+    return await _offer(request, "watch", session_id, "whep")
 
 
 @routes.delete("/whep/{session_id}/{resource}")
@@ -257,8 +263,7 @@ async def live_segment(request: web.Request) -> web.StreamResponse:
 
 def stream_state(request: web.Request, session_id: int) -> dict[str, Any]:
     media = request.app.get(media_key)
-    return {"session_id": session_id, "state": media.state(session_id) if media else "off",
-            "hls": f"/live/{session_id}/index.m3u8"}
+    return stream_status(session_id, media.state(session_id) if media else "off")
 
 
 @routes.get("/api/v1/sessions/{session_id}/stream")
@@ -296,4 +301,5 @@ playlists_key = web.AppKey("live_playlists", LivePlaylists)
 
 def setup_stream(app: web.Application) -> None:
     app[playlists_key] = LivePlaylists()
+    app[stream_tokens_key] = StreamTokens(app[settings_key].secret_key)
     app.add_routes(routes)

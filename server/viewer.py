@@ -23,6 +23,7 @@ from .config import Settings
 from .errors import error_body, internal_error_body
 from .i18n import lang_of
 from .intake import Intake
+from .media import stream_status
 from .ratelimit import RateLimiter
 from .security import VIEWER_COOKIE, ViewerIds, client_ip
 from .session_watch import SessionWatch, room
@@ -135,8 +136,7 @@ class ViewerNamespace(socketio.AsyncNamespace):
         on_air = next((q for q in questions if q.state is QuestionState.ON_AIR), None)
         return {"ok": True, "session": session.public_dict(), "questions": [q.public_dict() for q in questions],
                 "on_air": on_air.public_dict() if on_air else None, "stats": await self.watch.stats(session_id),
-                "stream": {"session_id": session_id, "state": self.stream_state(session_id),
-                           "hls": f"/live/{session_id}/index.m3u8"}}
+                "stream": stream_status(session_id, self.stream_state(session_id))}
 
     @acked
     async def on_submit_question(self, sid: str, data: Any) -> dict[str, Any]:
