@@ -14,10 +14,10 @@ import av
 from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 
+from .clock import FPS, SAMPLE_RATE
 from .stamp import Stamp, age_ms, read_stamp
 from .testcard import TestCard
 
-FPS = 25
 VIDEO_CLOCK = Fraction(1, 90000)
 
 
@@ -56,7 +56,7 @@ class TestCardAudio(MediaStreamTrack):
     async def recv(self) -> av.AudioFrame:  # type: ignore[override]
         if self._start is None:
             self._start = time.monotonic()
-        delay = self._start + self.samples / 48000 - time.monotonic()
+        delay = self._start + self.samples / SAMPLE_RATE - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
         frame = self.card.audio_frame(self.samples, 960)

@@ -12,7 +12,8 @@ import time
 
 import av
 
-SAMPLE_RATE = 48000
+from .clock import SAMPLE_RATE
+
 MAX_SOUND = SAMPLE_RATE * 3 // 10  # 300 ms
 
 

@@ -17,12 +17,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 
 import av
 from av.video.frame import PictureType
 
+from .clock import AUDIO_TB, FPS, FRAME_TB, SAMPLE_RATE, SAMPLES_PER_TICK
 from .feed import Feed
 from .relay import Relay
 from .slate import slate_frame
@@ -30,14 +30,9 @@ from .testcard import TestCard
 
 log = logging.getLogger(__name__)
 
-FPS = 25
-SAMPLE_RATE = 48000
-SAMPLES_PER_TICK = SAMPLE_RATE // FPS
 FEED_TIMEOUT = 1.0  # seconds without a picture before the slate goes up
 BEHIND_LIMIT = 0.5  # seconds late before ticks are skipped instead of run late
 RETRY_SECONDS = 2.0
-FRAME_TB = Fraction(1, FPS)
-AUDIO_TB = Fraction(1, SAMPLE_RATE)
 
 
 @dataclass

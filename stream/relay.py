@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from fractions import Fraction
 
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-VIDEO_TB = Fraction(1, 25)
-AUDIO_TB = Fraction(1, 48000)
+from .clock import AUDIO_TB, FRAME_TB
+
 VIDEO_QUEUE = 50  # packets: two seconds of pictures
 AUDIO_QUEUE = 100  # two seconds of 20 ms Opus packets
 
@@ -80,7 +79,7 @@ class Relay:
 
     def video(self, data: bytes, pts: int, keyframe: bool) -> None:
         packet = av.Packet(data)  # one packet object shared by every viewer: senders only read it
-        packet.pts, packet.time_base = pts, VIDEO_TB
+        packet.pts, packet.time_base = pts, FRAME_TB
         for track in self.tracks:
             if track.kind == "video":
                 track.offer(packet, keyframe)
