@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 from . import schema as s
 from .errors import NotFound, SessionClosed, SessionNotOpen, ValidationError
 from .questions import QuestionState
-from .receipts import new_receipts
+from .receipts import receipts_for
 from .sessions import INTAKE_OPEN, SessionState
 from .submission import Submission
 
@@ -36,7 +36,6 @@ class Receipt:
 
 def write_submissions(conn: Connection, items: list[Submission], now: datetime) -> list[Any]:
     session_ids = sorted({it.session_id for it in items})
-    keys = sorted({it.idempotency_key for it in items})
     # On SQLite the batch's reads go to the driver directly: SQLAlchemy building and processing
     # the statements (an expanding IN of every key) cost more than running them (bench/intake.py).
     db: _Reads = _SqliteReads(conn) if conn.dialect.name == "sqlite" else _CoreReads(conn)
@@ -44,8 +43,17 @@ def write_submissions(conn: Connection, items: list[Submission], now: datetime) 
     # 1. Lock the sessions' rows (PostgreSQL; SQLite's BEGIN IMMEDIATE already holds the write
     #    lock), so a close from another process or node cannot slip between check and insert.
     sessions = db.sessions(session_ids)
-    # 2. Idempotent resends: a key already stored gets its receipt back, even after the close.
-    existing = db.existing(session_ids, keys)
+    # 2. Each question's receipt follows from its session's receipt key and its idempotency key,
+    #    so an idempotent resend is found by the receipt it would get (moderation/receipts.py),
+    #    even after the close; one stored before migration 0004 (a random receipt) by its key.
+    receipts: list[str | None] = [None] * len(items)
+    for session_id, (_, _, receipt_key) in sessions.items():
+        indexes = [i for i, it in enumerate(items) if it.session_id == session_id]
+        for i, receipt in zip(indexes, receipts_for(receipt_key, [items[i].idempotency_key for i in indexes]),
+                              strict=True):
+            receipts[i] = receipt
+    stored = db.by_receipt([r for r in receipts if r is not None])
+    legacy = db.legacy(list(sessions), sorted({it.idempotency_key for it in items}))
     # The last number in each session's register: ORDER BY … LIMIT 1 reads one index entry, where
     # max() … GROUP BY walked every question of the session in every batch.
     numbers = {session_id: db.last_number(session_id) for session_id in sessions}
@@ -55,22 +63,29 @@ def write_submissions(conn: Connection, items: list[Submission], now: datetime) 
     results: list[Any] = [None] * len(items)
     to_insert: list[tuple[int, Submission, tuple[Any, ...]]] = []
     in_batch: dict[tuple[int, str], tuple[int, str]] = {}  # the same key twice in one batch: the first wins
-    receipts = new_receipts(len(items))
     received = QuestionState.RECEIVED.value
     for index, item in enumerate(items):
+        session = sessions.get(item.session_id)
+        if session is None:
+            results[index] = NotFound("session_not_found", field="session_id")
+            continue
         key = (item.session_id, item.idempotency_key)
+        receipt = receipts[index]
         content = item.content_hash
-        earlier = existing.get(key) or in_batch.get(key)
+        earlier = legacy.get(key) or in_batch.get(key)
+        if earlier is None and receipt in stored:
+            owner, earlier = stored[receipt]
+            if owner != key:
+                # Two keys whose 60-bit receipts collide (about once in 10^18 pairs): this one cannot
+                # have that receipt; a new key (a reloaded form) gets another.
+                results[index] = ValidationError("reused_idempotency_key", field="idempotency_key")
+                continue
         if earlier is not None:
             first, first_content = earlier
             # A resend gets its receipt back; a reused key with other content must not: it would
             # drop this question and show someone else's receipt.
             results[index] = first if first_content == content else ValidationError(
                 "reused_idempotency_key", field="idempotency_key")
-            continue
-        session = sessions.get(item.session_id)
-        if session is None:
-            results[index] = NotFound("session_not_found", field="session_id")
             continue
         state = SessionState(session[0])
         if state not in INTAKE_OPEN:
@@ -87,7 +102,7 @@ def write_submissions(conn: Connection, items: list[Submission], now: datetime) 
         in_batch[key] = (index, content)
         asker = item.asker
         # in QUESTION_COLUMNS order
-        row = (item.session_id, number, receipts[index], item.idempotency_key, content, item.channel, item.field,
+        row = (item.session_id, number, receipt, item.idempotency_key, content, item.channel, item.field,
                item.text, received, asker.kind.value, asker.public_name, stamp, 0, 1, stamp)
         to_insert.append((index, item, row))
 
@@ -115,12 +130,16 @@ QUESTION_COLUMNS = ["session_id", "number", "receipt", "idempotency_key", "conte
 
 
 class _Reads:
-    def sessions(self, session_ids: list[int]) -> dict[int, tuple[str, list[str]]]:
-        """{id: (state, fields)}"""
+    def sessions(self, session_ids: list[int]) -> dict[int, tuple[str, list[str], str]]:
+        """{id: (state, fields, receipt_key)}"""
         raise NotImplementedError
 
-    def existing(self, session_ids: list[int], keys: list[str]) -> dict[tuple[int, str], tuple[Receipt, str]]:
-        """{(session_id, key): (receipt, content_hash)} of the keys already stored"""
+    def by_receipt(self, receipts: list[str]) -> dict[str, tuple[tuple[int, str], tuple[Receipt, str]]]:
+        """{receipt: ((session_id, key), (receipt, content_hash))} of the receipts already stored"""
+        raise NotImplementedError
+
+    def legacy(self, session_ids: list[int], keys: list[str]) -> dict[tuple[int, str], tuple[Receipt, str]]:
+        """{(session_id, key): (receipt, content_hash)} of keys stored before migration 0004"""
         raise NotImplementedError
 
     def last_number(self, session_id: int) -> int:
@@ -131,22 +150,32 @@ class _CoreReads(_Reads):
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def sessions(self, session_ids: list[int]) -> dict[int, tuple[str, list[str]]]:
-        q = select(s.sessions.c.id, s.sessions.c.state, s.sessions.c.fields).where(s.sessions.c.id.in_(session_ids))
+    def sessions(self, session_ids: list[int]) -> dict[int, tuple[str, list[str], str]]:
+        c = s.sessions.c
+        q = select(c.id, c.state, c.fields, c.receipt_key).where(c.id.in_(session_ids))
         if self.conn.dialect.name == "postgresql":
             q = q.with_for_update()
-        return {row.id: (row.state, row.fields) for row in self.conn.execute(q)}
+        return {row.id: (row.state, row.fields, row.receipt_key) for row in self.conn.execute(q)}
 
-    def existing(self, session_ids: list[int], keys: list[str]) -> dict[tuple[int, str], tuple[Receipt, str]]:
+    def by_receipt(self, receipts: list[str]) -> dict[str, tuple[tuple[int, str], tuple[Receipt, str]]]:
+        if not receipts:
+            return {}
         q = s.questions.c
-        return {
-            (row.session_id, row.idempotency_key): (Receipt(row.id, row.receipt, duplicate=True), row.content_hash)
-            for row in self.conn.execute(
-                select(q.id, q.session_id, q.idempotency_key, q.receipt, q.content_hash)
-                .where(q.session_id.in_(session_ids))
-                .where(q.idempotency_key.in_(keys))
-            )
-        }
+        rows = self.conn.execute(
+            select(q.id, q.session_id, q.idempotency_key, q.receipt, q.content_hash).where(q.receipt.in_(receipts)))
+        return {row.receipt: ((row.session_id, row.idempotency_key),
+                              (Receipt(row.id, row.receipt, duplicate=True), row.content_hash)) for row in rows}
+
+    def legacy(self, session_ids: list[int], keys: list[str]) -> dict[tuple[int, str], tuple[Receipt, str]]:
+        if not session_ids:
+            return {}
+        q, k = s.questions.c, s.legacy_idempotency_keys.c
+        rows = self.conn.execute(
+            select(q.id, q.session_id, q.idempotency_key, q.receipt, q.content_hash)
+            .join_from(s.legacy_idempotency_keys, s.questions, q.id == k.question_id)
+            .where(k.session_id.in_(session_ids), k.idempotency_key.in_(keys)))
+        return {(row.session_id, row.idempotency_key): (Receipt(row.id, row.receipt, duplicate=True), row.content_hash)
+                for row in rows}
 
     def last_number(self, session_id: int) -> int:
         q = s.questions.c
@@ -165,14 +194,26 @@ class _SqliteReads(_Reads):
     def _all(self, sql: str, params: list[Any]) -> list[Any]:
         return self.cursor.execute(sql, params).fetchall()
 
-    def sessions(self, session_ids: list[int]) -> dict[int, tuple[str, list[str]]]:
-        rows = self._all(f"SELECT id, state, fields FROM sessions WHERE id IN ({_marks(session_ids)})", session_ids)
-        return {sid: (state, json.loads(fields)) for sid, state, fields in rows}
+    def sessions(self, session_ids: list[int]) -> dict[int, tuple[str, list[str], str]]:
+        rows = self._all(f"SELECT id, state, fields, receipt_key FROM sessions WHERE id IN ({_marks(session_ids)})",
+                         session_ids)
+        return {sid: (state, json.loads(fields), key) for sid, state, fields, key in rows}
 
-    def existing(self, session_ids: list[int], keys: list[str]) -> dict[tuple[int, str], tuple[Receipt, str]]:
+    def by_receipt(self, receipts: list[str]) -> dict[str, tuple[tuple[int, str], tuple[Receipt, str]]]:
+        if not receipts:
+            return {}
+        rows = self._all("SELECT receipt, session_id, idempotency_key, id, content_hash FROM questions"
+                         f" WHERE receipt IN ({_marks(receipts)})", receipts)
+        return {receipt: ((sid, key), (Receipt(qid, receipt, duplicate=True), content))
+                for receipt, sid, key, qid, content in rows}
+
+    def legacy(self, session_ids: list[int], keys: list[str]) -> dict[tuple[int, str], tuple[Receipt, str]]:
+        if not session_ids:
+            return {}
         rows = self._all(
-            "SELECT session_id, idempotency_key, id, receipt, content_hash FROM questions"
-            f" WHERE session_id IN ({_marks(session_ids)}) AND idempotency_key IN ({_marks(keys)})",
+            "SELECT q.session_id, q.idempotency_key, q.id, q.receipt, q.content_hash"
+            " FROM legacy_idempotency_keys k JOIN questions q ON q.id = k.question_id"
+            f" WHERE k.session_id IN ({_marks(session_ids)}) AND k.idempotency_key IN ({_marks(keys)})",
             [*session_ids, *keys],
         )
         return {(sid, key): (Receipt(qid, receipt, duplicate=True), content) for sid, key, qid, receipt, content in rows}

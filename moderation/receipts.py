@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 import secrets
 
@@ -14,21 +15,35 @@ _CONFUSABLE = str.maketrans({"I": "1", "L": "1", "O": "0", "U": "V"})
 _SHAPE = re.compile(rf"^[{ALPHABET}]{{{GROUPS * GROUP_LEN}}}$")
 
 
-# 10 random bytes encode to 16 base32 symbols, of which the first GROUPS × GROUP_LEN are used, each 5
-# uniform bits from the OS's CSPRNG. One call for a whole batch, the symbols mapped to the alphabet in
-# C: not a loop in Python per receipt (the writer makes hundreds per batch, bench/intake.py).
-_BYTES = 10
+# A receipt is a keyed hash of what the client sent it with: the session's secret receipt key
+# (sessions.receipt_key, never shown) and the submission's idempotency key. A resend finds its
+# question by the receipt it would get, so one unique index serves receipts and idempotency: the
+# register's indexes on random keys were most of the writer's work per question (bench/intake.py).
+# Unguessable without the session's key; 60 bits of a BLAKE2b MAC, 12 symbols. The digests of a
+# whole batch are encoded in one call and mapped to the alphabet in C, not in a loop per receipt.
+_BYTES = 10  # encodes to 16 base32 symbols, of which the first GROUPS × GROUP_LEN are used
 _SYMBOLS = 16
 assert GROUPS * GROUP_LEN <= _SYMBOLS
 _TO_ALPHABET = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", ALPHABET.encode())
 
 
-def new_receipts(count: int) -> list[str]:
-    symbols = base64.b32encode(secrets.token_bytes(_BYTES * count)).translate(_TO_ALPHABET).decode()
+def new_receipt_key() -> str:
+    """A session's receipt key (hex), made once when the session is created."""
+    return secrets.token_hex(16)
+
+
+def receipts_for(receipt_key: str, idempotency_keys: list[str]) -> list[str]:
+    keyed = hashlib.blake2b(key=bytes.fromhex(receipt_key), digest_size=_BYTES)
+    digests = []
+    for k in idempotency_keys:
+        mac = keyed.copy()  # cheaper than keying a new hash for each
+        mac.update(k.encode())
+        digests.append(mac.digest())
+    symbols = base64.b32encode(b"".join(digests)).translate(_TO_ALPHABET).decode()
     groups = range(0, GROUPS * GROUP_LEN, GROUP_LEN)
     return [
         "-".join([symbols[start + g : start + g + GROUP_LEN] for g in groups])
-        for start in range(0, _SYMBOLS * count, _SYMBOLS)
+        for start in range(0, _SYMBOLS * len(idempotency_keys), _SYMBOLS)
     ]
 
 

@@ -73,6 +73,8 @@ sessions = Table(
     # The URL may carry the station's credentials: it is shown to staff only, never logged.
     Column("feed", String(10)),
     Column("feed_url", Text),
+    # The secret that receipts are derived from (moderation/receipts.py); never leaves the store.
+    Column("receipt_key", String(32), nullable=False),
     # Every change stamps updated_at; running servers poll it to learn of changes made elsewhere
     # (the CLI, another node) and push them to viewers.
     Column("updated_at", UTCDateTime, nullable=False, index=True),
@@ -84,6 +86,8 @@ questions = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("session_id", ForeignKey("sessions.id"), nullable=False),
     Column("number", Integer, nullable=False),  # số thứ tự in the session's register
+    # Derived from the session's receipt key and the idempotency key (moderation/receipts.py), so
+    # this one unique index also finds an idempotent resend; (session_id, idempotency_key) has none.
     Column("receipt", String(20), nullable=False, unique=True),
     Column("idempotency_key", String(80), nullable=False),
     # sha256 of what was sent with the key: a key that comes back with other content is refused,
@@ -117,10 +121,19 @@ questions = Table(
     Column("confirmed_by", String(100)),  # the officer who accepted it (for the register)
     Column("aired_at", UTCDateTime),
     Column("answered_at", UTCDateTime),
-    UniqueConstraint("session_id", "idempotency_key", name="uq_questions_idempotency"),
     UniqueConstraint("session_id", "number", name="uq_questions_number"),
     # a moderator's catch-up after a drop: what changed in this session since a cursor
     Index("ix_questions_session_updated", "session_id", "updated_at"),
+)
+
+# Idempotency keys of questions stored before receipts were derived from them (migration 0004):
+# their receipts were random, so a resend of one is found here. Never written to after 0004.
+legacy_idempotency_keys = Table(
+    "legacy_idempotency_keys",
+    metadata,
+    Column("session_id", Integer, primary_key=True),
+    Column("idempotency_key", String(80), primary_key=True),
+    Column("question_id", ForeignKey("questions.id", ondelete="CASCADE"), nullable=False),
 )
 
 askers = Table(

@@ -26,7 +26,7 @@ from .errors import NotFound, ValidationError
 from .intake import Receipt, write_submissions
 from .interest import InterestCount, InterestMark, write_interests
 from .questions import PUBLIC_STATES, QuestionState, is_public
-from .receipts import normalize_receipt
+from .receipts import new_receipt_key, normalize_receipt
 from .roles import CLI_ACTOR, Actor
 from .sessions import Session, SessionDraft, SessionState, check_transition
 from .submission import IDEMPOTENCY_KEY, MAX_ID, Submission
@@ -218,11 +218,15 @@ class Store:
         store.writer.start(warm=warm)
         return store
 
-    async def migrate(self) -> None:
-        from .migrations.runner import upgrade
+    async def migrate(self, revision: str = "head") -> None:
+        from .migrations.runner import upgrade, upgrade_sqlite
 
+        if self.url.startswith("sqlite"):
+            async with self.write_engine.connect() as conn:
+                await conn.run_sync(upgrade_sqlite, revision)
+            return
         async with self.write_engine.begin() as conn:
-            await conn.run_sync(upgrade)
+            await conn.run_sync(upgrade, revision)
 
     async def close(self) -> None:
         await self.writer.close()
@@ -251,6 +255,7 @@ class Store:
                     "minutes": draft.minutes,
                     "fields": draft.fields,
                     "state": SessionState.DRAFT.value,
+                    "receipt_key": new_receipt_key(),
                     "created_at": now,
                     "updated_at": now,
                 },

@@ -178,6 +178,7 @@ class ServerProcess:
                 [DOITHOAI, "serve", "--port", str(self.port), "--data-dir", str(self.data_dir), *self.extra],
                 stdout=subprocess.DEVNULL, stderr=log,
                 env={"DOITHOAI_MEDIA": "0", **os.environ, "DOITHOAI_SESSION_POLL_SECONDS": "0.1"},
+                start_new_session=True,  # a process group of its own: kill() takes its writer with it
             )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -191,8 +192,10 @@ class ServerProcess:
         raise RuntimeError("server did not start")
 
     def kill(self) -> None:
+        """SIGKILL to the server and its children at once (its SQLite writer process, mid-batch), as
+        an OOM killer or a container stop would: alone, the writer would finish its batch first."""
         if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
+            os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(10)
 
     def stop(self) -> None:
