@@ -14,6 +14,10 @@ class ConsentText:
     retention_months: int
     purpose_vi: str
     purpose_en: str
+    # The same in two plain sentences, always shown beside the consent box: why, who sees it, how
+    # long it is kept. It says no more than the full text, so it belongs to the same version.
+    summary_vi: str
+    summary_en: str
 
 
 CONSENT_TEXTS: dict[str, ConsentText] = {
@@ -34,6 +38,17 @@ CONSENT_TEXTS: dict[str, ConsentText] = {
             "Only the board sees them in full; the public, the chair and the on-air screen never see your "
             "address or phone. They are kept for 12 months after the session ends, then erased or anonymised; "
             "you may ask to see or erase your data (answered within 2 working days)."
+        ),
+        summary_vi=(
+            "Họ tên, địa chỉ và số điện thoại chỉ dùng để Ban Biên tập ghi nhận câu hỏi, liên hệ khi cần làm rõ "
+            "và báo kết quả trả lời; chỉ Ban Biên tập được xem đầy đủ, địa chỉ và số điện thoại không bao giờ "
+            "công khai. Thông tin được lưu 12 tháng sau khi phiên đối thoại kết thúc, rồi được xoá hoặc ẩn danh."
+        ),
+        summary_en=(
+            "Your name, address and phone number are used only by the editorial board to register your question, "
+            "contact you if it needs clarifying and tell you how it was answered; only the board sees them in "
+            "full, and your address and phone are never made public. They are kept for 12 months after the "
+            "session ends, then erased or anonymised."
         ),
     ),
 }

@@ -297,9 +297,11 @@ def serve(settings: Settings, banner: Callable[[Settings], None] | None = None) 
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)
-    # The batch writer's thread gives up the GIL at every SQLite call (moderation/writer.py) and
-    # waits for the switch interval to get it back from a busy event loop: at the default 5 ms a
-    # batch took ~20 ms of waiting, which set the acknowledgement latency.
+    # A thread that gives up the GIL (at every SQLite call, say) waits for the switch interval to get
+    # it back from a busy event loop. When the SQLite batch writer was a thread, that wait (~20 ms a
+    # batch at the default 5 ms) set the acknowledgement latency; the writer is now a process of its
+    # own (moderation/writer_process.py), but the threads left in this process (aiosqlite's reads,
+    # argon2 hashing, file serving in the executor) still wait the same way.
     sys.setswitchinterval(0.0005)
     if banner:
         app.on_startup.append(lambda _app: asyncio.sleep(0, banner(settings)))

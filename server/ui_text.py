@@ -73,6 +73,7 @@ UI: dict[str, tuple[str, str]] = {
     "consent_label": ("Tôi đồng ý cho Ban Biên tập xử lý dữ liệu cá nhân nêu trên cho mục đích này.",
                       "I consent to the editorial board processing the personal data above for this purpose."),
     "why_we_ask": ("Vì sao chúng tôi cần thông tin này", "Why we ask for this"),
+    "why_full_text": ("Đọc toàn văn điều khoản xử lý dữ liệu cá nhân", "Read the full consent text"),
     "complaints_note": (
         "Khiếu nại, tố cáo về vụ việc cụ thể không được tiếp nhận qua đối thoại trực tuyến. Vui lòng gửi đến "
         "Ban Tiếp công dân hoặc cơ quan có thẩm quyền theo Luật Khiếu nại và Luật Tố cáo; danh tính người tố cáo "

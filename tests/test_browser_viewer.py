@@ -65,6 +65,11 @@ async def test_phone_viewer_sends_a_question_over_socketio(server: RunningServer
     viewer = await open_viewer(browser, f"{server.url}/s/{session.id}", viewport=PHONE)
     page = viewer.page
     await screenshot(page, "session-phone.png")
+    # why the data is asked for, who sees it and how long it is kept: in view beside the consent box
+    # without opening anything; the full text stays folded until asked for
+    assert await page.is_visible("#consent-purpose")
+    assert "12 tháng" in await page.inner_text("#consent-purpose")
+    assert not await page.is_visible("#why-full > p")
 
     # what the server refuses is shown beside each field, and the first one gets the focus
     await fill_question(page, phone="12345", text="ngắn")

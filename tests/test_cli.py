@@ -3,12 +3,14 @@ while a `doithoai serve` process works on the same store."""
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import contextlib
 import csv
 import io
 import json
 import os
+import re
 import socket
 import sqlite3
 import subprocess
@@ -23,6 +25,9 @@ import argon2
 import pytest
 import socketio
 
+from moderation.errors import DomainError
+from server.demo import DEMO_QUESTIONS, DEMO_TITLE
+from server.i18n import FIELD_LABELS, message
 from tests.conftest import DOITHOAI, ServerProcess, free_port, run_cli, valid_payload, wait_for
 
 START = "2030-01-01T09:00:00+07:00"
@@ -138,6 +143,110 @@ def test_session_lifecycle_and_illegal_transitions(data_dir: Path) -> None:
 
     missing = run_cli("session", "announce", "999", data_dir=data_dir, check=False)
     assert missing.returncode != 0 and "Không tìm thấy phiên đối thoại" in missing.stderr
+
+
+def test_empty_title_is_named_in_vietnamese(data_dir: Path) -> None:
+    result = run_cli("session", "create", "--title", "", "--chair", CHAIR, "--start", START, "--minutes", "90",
+                     data_dir=data_dir, check=False)
+    assert result.returncode != 0 and result.stdout == ""
+    assert "Vui lòng nhập Tiêu đề phiên." in result.stderr
+    assert "Title is required." in result.stderr
+    assert session_states(data_dir) == {}
+
+
+# -- messages: every field an error can name has a label -----------------------------------------
+
+
+def _error_classes() -> set[str]:
+    found, todo = {"DomainError"}, [DomainError]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            found.add(sub.__name__)
+            todo.append(sub)
+    return found
+
+
+class _RaiseSites(ast.NodeVisitor):
+    """Field names in `SomeError(..., field=X)` and `problems.add(reason, X)`; where X is a helper's
+    parameter (`field=name`), the literals its callers pass for it."""
+
+    def __init__(self, errors: set[str]) -> None:
+        self.errors = errors
+        self.literal: dict[str, list[str]] = {}  # field -> where
+        self.through: list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, str, str]] = []
+        self.calls: list[tuple[str, ast.Call, str]] = []
+        self.functions: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
+        self.where = ""
+
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        self.functions.append(node)
+        self.generic_visit(node)
+        self.functions.pop()
+
+    visit_AsyncFunctionDef = visit_FunctionDef  # noqa: N815 - ast.NodeVisitor's naming
+
+    def visit_Call(self, node: ast.Call) -> None:
+        func = node.func
+        name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+        where = f"{self.where}:{node.lineno}"
+        self.calls.append((name, node, where))
+        value: ast.expr | None = None
+        if name in self.errors:
+            value = next((k.value for k in node.keywords if k.arg == "field"), None)
+        elif (name == "add" and isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)
+              and func.value.id == "problems"):
+            value = node.args[1]
+        if isinstance(value, ast.Constant) and isinstance(value.value, str):
+            self.literal.setdefault(value.value, []).append(where)
+        elif isinstance(value, ast.Name) and self.functions:
+            self.through.append((self.functions[-1], value.id, where))
+        elif value is not None and not (isinstance(value, ast.Constant) and value.value is None):
+            raise AssertionError(f"{where}: a field this test cannot read: {ast.unparse(value)}")
+        self.generic_visit(node)
+
+    def resolve(self) -> dict[str, list[str]]:
+        fields = {k: list(v) for k, v in self.literal.items()}
+        for function, param, where in self.through:
+            params = [a.arg for a in function.args.args]
+            assert param in params, f"{where}: field={param} is not a parameter of {function.name}"
+            index = params.index(param) - (1 if params[0] in ("self", "cls") else 0)
+            passed = 0
+            for name, call, call_where in self.calls:
+                if name != function.name:
+                    continue
+                arg = next((k.value for k in call.keywords if k.arg == param), None)
+                if arg is None and index < len(call.args):
+                    arg = call.args[index]
+                assert isinstance(arg, ast.Constant) and isinstance(arg.value, str), (
+                    f"{call_where}: {function.name}() is given a field name this test cannot read")
+                fields.setdefault(arg.value, []).append(f"{call_where} (through {where})")
+                passed += 1
+            assert passed, f"{where}: nobody calls {function.name}()"
+        return fields
+
+
+def raised_fields() -> dict[str, list[str]]:
+    sites = _RaiseSites(_error_classes())
+    root = Path(__file__).resolve().parent.parent
+    for package in ("moderation", "server", "stream"):
+        for path in sorted((root / package).rglob("*.py")):
+            if path == root / "moderation" / "errors.py":
+                continue  # the machinery itself, passing fields through
+            sites.where = str(path.relative_to(root))
+            sites.visit(ast.parse(path.read_text(encoding="utf-8")))
+    return sites.resolve()
+
+
+def test_every_field_an_error_names_has_a_label() -> None:
+    fields = raised_fields()
+    # the scan sees the sites it must: the asker's form, sessions, accounts, and helpers' parameters
+    assert {"asker.phone", "title", "minutes", "password", "role", "starred", "into", "question_id"} <= set(fields)
+    missing = {field: where for field, where in fields.items() if field not in FIELD_LABELS}
+    assert missing == {}
+    for field in fields:
+        vi, en = FIELD_LABELS[field]
+        assert vi and en and field not in (vi, en)
+    assert message("required", "en", "title") == "Title is required."
 
 
 # -- staff accounts -------------------------------------------------------------------------------
@@ -395,3 +504,95 @@ def test_unknown_setting_in_config_file_is_refused(tmp_path: Path) -> None:
     bad.write_text('port = 8080\ncolour = "đỏ"\n', encoding="utf-8")
     result = subprocess.run([DOITHOAI, "serve", "--config", str(bad)], capture_output=True, text=True, timeout=30)
     assert result.returncode == 2 and "unknown settings colour" in result.stderr
+
+
+# -- the demo --------------------------------------------------------------------------------------
+
+
+async def _banner(proc: asyncio.subprocess.Process, last: str, timeout: float = 60) -> str:  # noqa: ASYNC109
+    """What the demo printed up to the line starting with `last` (its banner ends there)."""
+    assert proc.stdout is not None
+    lines: list[str] = []
+    async with asyncio.timeout(timeout):
+        while not lines or not lines[-1].strip().startswith(last):
+            line = (await proc.stdout.readline()).decode()
+            if not line:
+                raise AssertionError(f"demo exited before printing its URLs: {''.join(lines)}")
+            lines.append(line)
+    return "".join(lines)
+
+
+async def test_demo_serves_a_live_session_and_prints_its_urls(tmp_path: Path) -> None:
+    port, data_dir = free_port(), tmp_path / "demo"
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("DOITHOAI_")}
+    log = tmp_path / "demo.log"
+    with log.open("ab") as err:
+        # no live video in tests (the demo's test card needs the media worker)
+        proc = await asyncio.create_subprocess_exec(
+            DOITHOAI, "demo", "--port", str(port), "--data-dir", str(data_dir), stdout=subprocess.PIPE,
+            stderr=err, env={**environ, "DOITHOAI_MEDIA": "0"})
+    try:
+        banner = await _banner(proc, "Data directory:")
+        urls = dict(re.findall(r"^\s+([A-Z][^:]+):\s+(http://\S+)", banner, flags=re.M))
+        base = f"http://127.0.0.1:{port}"
+        viewer = re.fullmatch(re.escape(base) + r"/s/(\d+)", urls["Viewer page"])
+        assert viewer, urls
+        sid = viewer.group(1)
+        assert urls == {
+            "Sessions": f"{base}/", "Viewer page": f"{base}/s/{sid}", "Staff sign-in": f"{base}/login",
+            "Console": f"{base}/mod/{sid}", "Chair screen": f"{base}/chair/{sid}",
+            "Overlay (OBS)": f"{base}/overlay/{sid}", "Studio (WHIP)": f"{base}/studio/{sid}",
+            "Live video": f"{base}/live/{sid}/index.m3u8", "Session API": f"{base}/api/v1/sessions/{sid}",
+            "Health": f"{base}/healthz",
+        }
+        assert f"Data directory:  {data_dir.resolve()}" in banner
+        staff = re.search(r"demo users: ([^;]+); password (\S+)\)", banner)
+        assert staff
+
+        # the banner is printed as the server starts: wait until it answers
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            async with asyncio.timeout(30):
+                while True:
+                    with contextlib.suppress(aiohttp.ClientConnectionError):
+                        async with http.get(urls["Health"]) as resp:
+                            if resp.status == 200:
+                                break
+                    await asyncio.sleep(0.1)
+            async with http.get(urls["Viewer page"]) as resp:
+                assert resp.status == 200
+                assert DEMO_TITLE in await resp.text()
+            async with http.get(urls["Sessions"]) as resp:
+                assert resp.status == 200 and f'/s/{sid}"' in await resp.text()
+            async with http.get(urls["Session API"]) as resp:
+                session = await resp.json()
+            assert (session["state"], session["intake_open"]) == ("live", True)
+            async with http.get(f"{urls['Session API']}/questions") as resp:
+                public = (await resp.json())["questions"]
+            assert len(public) == len([q for q in DEMO_QUESTIONS if q[-1]])  # the last item: made public
+            assert max(q["interest_count"] for q in public) > 0
+
+            # the staff pages answer for the printed demo account
+            async with http.get(urls["Console"], allow_redirects=False) as resp:
+                assert resp.status == 303 and resp.headers["Location"].startswith("/login")
+            async with http.get(urls["Staff sign-in"]) as resp:
+                token = re.search(r'name="csrf" value="([^"]+)"', await resp.text())
+            assert token
+            name = staff.group(1).split(",")[0].strip()
+            async with http.post(urls["Staff sign-in"], allow_redirects=False, data={
+                    "name": name, "password": staff.group(2), "csrf": token.group(1), "next": "/staff"}) as resp:
+                assert resp.status == 303
+            for page in ("Console", "Chair screen", "Studio (WHIP)", "Overlay (OBS)"):
+                async with http.get(urls[page]) as resp:
+                    assert resp.status == 200, page
+
+        # every question the demo seeded is in the register, public or not (read while it runs)
+        register = await asyncio.to_thread(run_cli, "questions", "export", sid, data_dir=data_dir)
+        assert len(register.stdout.splitlines()) == len(DEMO_QUESTIONS)
+    finally:
+        if proc.returncode is None:
+            proc.terminate()
+            try:
+                await asyncio.wait_for(proc.wait(), 15)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()

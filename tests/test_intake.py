@@ -7,13 +7,17 @@ import logging
 import re
 import unicodedata
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
 import pytest
 import socketio
+from sqlalchemy import select
 
+from moderation.consent import CONSENT_TEXTS, CURRENT_CONSENT
 from moderation.receipts import normalize_receipt
+from moderation.schema import consent_records
 from moderation.sessions import SessionState
 from tests.conftest import RunningServer, valid_payload, wait_for
 
@@ -60,6 +64,13 @@ async def test_submission_is_acknowledged_with_receipt_and_registered(server: Ru
         ({"consent": False}, "consent", "đồng ý"),
         ({"field": "Không có"}, "field", "Lĩnh vực"),
         ({"idempotency_key": "short"}, "idempotency_key", "8–80"),
+        # Điều 21: a person gives a phone, an organisation its name, a person a permanent address
+        ({"asker": {"kind": "person", "name": "Lê Văn B", "address": "x, y"}}, "asker.phone",
+         "Vui lòng nhập số điện thoại"),
+        ({"asker": {"kind": "organization", "name": "", "address": "45 Điện Biên Phủ, Hồng Bàng",
+                    "phone": "02253812345"}}, "asker.name", "tên cơ quan, tổ chức"),
+        ({"asker": {"kind": "person", "name": "Lê Văn B", "address": "", "phone": "0912345678"}}, "asker.address",
+         "địa chỉ thường trú"),
     ],
 )
 async def test_invalid_submissions_name_the_field(
@@ -124,6 +135,21 @@ async def test_state_errors(server: RunningServer, viewer_client: Any) -> None:
     assert "kết thúc" in ack["error"]["message"]
 
 
+async def test_draft_session_over_http_answers_session_not_open(server: RunningServer,
+                                                                http: aiohttp.ClientSession) -> None:
+    draft = await server.new_session(SessionState.DRAFT)
+    async with http.post(f"{server.url}/api/v1/sessions/{draft.id}/questions", json=valid_payload(draft.id)) as resp:
+        assert resp.status == 409
+        body = await resp.json()
+    assert body["ok"] is False
+    assert (body["error"]["code"], body["error"]["field"]) == ("session_not_open", "session_id")
+    assert "chưa mở nhận câu hỏi" in body["error"]["message"]
+    # the HTML form has no page to come from: a draft is not public, so it answers like an unknown id
+    async with http.post(f"{server.url}/s/{draft.id}/questions", data={"text": "x"}, allow_redirects=False) as resp:
+        assert resp.status == 404
+    assert await server.store.register(draft.id) == []
+
+
 async def test_too_large(server: RunningServer, viewer_client: Any, http: aiohttp.ClientSession) -> None:
     session = await server.new_session()
     client = await viewer_client(server.url)
@@ -169,6 +195,31 @@ async def test_rate_limited_per_ip_and_trusted_proxy(start_server: Any, http: ai
     assert await post("203.0.113.8") == 201
     # a client cannot dodge the limit by prepending its own X-Forwarded-For entries
     assert await post("1.2.3.4, 203.0.113.7") == 429
+
+
+async def test_rate_limited_per_ip_over_http_says_when_to_retry(start_server: Any,
+                                                                http: aiohttp.ClientSession) -> None:
+    # one question a minute per address: the second must wait for a whole token to refill
+    server = await start_server(questions_per_ip_burst=1, questions_per_ip_per_minute=1)
+    session = await server.new_session()
+    url = f"{server.url}/api/v1/sessions/{session.id}/questions"
+    async with http.post(url, json=valid_payload(session.id)) as resp:
+        assert resp.status == 201
+    async with http.post(url, json=valid_payload(session.id)) as resp:
+        assert resp.status == 429
+        error = (await resp.json())["error"]
+        header = resp.headers["Retry-After"]
+    assert error["code"] == "rate_limited" and error["field"] is None
+    # 60 s for a token, less the moment since the first question, rounded up to whole seconds
+    assert 58 <= error["retry_after"] <= 60
+    assert header == str(error["retry_after"])
+    assert f"thử lại sau {error['retry_after']} giây" in error["message"]
+    async with http.post(url, json=valid_payload(session.id), headers={"Accept-Language": "en-US"}) as resp:
+        assert resp.status == 429
+        english = (await resp.json())["error"]
+        assert resp.headers["Retry-After"] == str(english["retry_after"])
+    assert f"try again in {english['retry_after']} seconds" in english["message"]
+    assert len(await server.store.register(session.id)) == 1
 
 
 async def test_rate_limit_can_be_turned_off(start_server: Any, viewer_client: Any) -> None:
@@ -407,6 +458,53 @@ async def test_html_form_needs_csrf_token(server: RunningServer, http: aiohttp.C
     assert len(register) == 1 and register[0]["channel"] == "form"
 
 
+async def test_consent_record_keeps_version_time_and_channel(server: RunningServer, viewer_client: Any,
+                                                              http: aiohttp.ClientSession) -> None:
+    session = await server.new_session()
+    before = datetime.now(UTC)
+    client = await viewer_client(server.url)
+    by_socket = await submit(client, valid_payload(session.id))
+    async with http.post(f"{server.url}/api/v1/sessions/{session.id}/questions",
+                         json=valid_payload(session.id)) as resp:
+        by_api = await resp.json()
+    assert by_socket["ok"] and by_api["ok"]
+    assert (await _form_post(http, server, session.id))[0] == 303
+    after = datetime.now(UTC)
+
+    # the consent record is the staff's proof of consent: read it where it is kept
+    async with server.store.read_engine.connect() as conn:
+        rows = (await conn.execute(select(consent_records).order_by(consent_records.c.question_id))).all()
+    assert len(rows) == 3
+    channels = {row.question_id: row.channel for row in rows}
+    assert channels.pop(by_socket["question_id"]) == "socketio"
+    assert channels.pop(by_api["question_id"]) == "api"
+    assert list(channels.values()) == ["form"]
+    for row in rows:
+        assert row.consent_version == CURRENT_CONSENT
+        assert row.accepted_at.utcoffset() == timedelta(0)
+        assert before - timedelta(seconds=1) <= row.accepted_at <= after + timedelta(seconds=1)
+
+
+async def test_form_states_the_purpose_beside_the_consent_box(server: RunningServer,
+                                                              http: aiohttp.ClientSession) -> None:
+    session = await server.new_session()
+    consent = CONSENT_TEXTS[CURRENT_CONSENT]
+    # in plain Vietnamese: why the data is asked for, who sees it, how long it is kept
+    for phrase in ("ghi nhận câu hỏi", "chỉ Ban Biên tập", "không bao giờ công khai", "12 tháng"):
+        assert phrase in consent.summary_vi
+    for query, summary, full in (("", consent.summary_vi, consent.purpose_vi),
+                                 ("?lang=en", consent.summary_en, consent.purpose_en)):
+        async with http.get(f"{server.url}/s/{session.id}{query}") as resp:
+            page = await resp.text()
+        # what a viewer sees without opening anything: the short statement, and right after it the box
+        unfolded = re.sub(r"<details.*?</details>", "", page, flags=re.S)
+        assert summary in unfolded
+        next_input = re.search(r"<input[^>]*>", unfolded[unfolded.index(summary):])
+        assert next_input and 'id="f-consent"' in next_input.group(0)
+        assert 'aria-describedby="consent-purpose"' in next_input.group(0)
+        assert full in page and full not in unfolded  # the full text is one click away
+
+
 async def test_personal_data_never_logged(server: RunningServer, viewer_client: Any,
                                           caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
@@ -542,6 +640,26 @@ async def test_database_errors_do_not_log_personal_data(server: RunningServer,
     for secret in ("Đỗ Thị Hoa", "Cầu Rào", "0966111222"):
         assert secret not in caplog.text
     assert await server.store.register(session.id) == []
+
+
+async def test_healthz_answers_503_when_the_store_is_unreachable(server: RunningServer,
+                                                                  http: aiohttp.ClientSession) -> None:
+    async with http.get(f"{server.url}/healthz") as resp:
+        assert resp.status == 200 and await resp.json() == {"ok": True}
+    # The database file leaves the place the store opens it from, and the pooled connections (which
+    # would go on reading the moved file) are closed: every new connection now fails, as on a lost disk.
+    data_dir = server.settings.data_dir
+    moved = data_dir.with_name("data-moved")
+    data_dir.rename(moved)
+    try:
+        await server.store.read_engine.dispose()
+        async with http.get(f"{server.url}/healthz") as resp:
+            assert resp.status == 503
+            assert await resp.json() == {"ok": False, "store": "unreachable"}
+    finally:
+        moved.rename(data_dir)
+    async with http.get(f"{server.url}/healthz") as resp:  # and healthy again once it is back
+        assert resp.status == 200
 
 
 async def test_cors_for_the_portal(start_server: Any, http: aiohttp.ClientSession) -> None:
