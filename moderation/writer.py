@@ -6,9 +6,10 @@ durable intake at close to the rate of a bare acknowledgement. A future resolves
 returned, so whoever awaits it can safely acknowledge and announce (commit, then emit).
 
 Batch handlers are plain (synchronous) SQLAlchemy Core code. On SQLite they run in the writer
-process (moderation/writer_process.py), in parallel with the event loop: the next batch is sent when
-the process says it is about to COMMIT the current one, so it is already waiting when the lock is free
-(at most two batches in the pipe, one committing and one queued).
+process (moderation/writer_process.py), in parallel with the event loop: what is waiting is sent
+once per loop turn, up to MAX_IN_PIPE batches ahead, and the process writes every batch that
+arrived during its last COMMIT in one transaction, so it never waits for the busy loop to hand it
+the next one.
 On PostgreSQL they run through the asyncpg connection with `run_sync`.
 
 A batch that fails (a bad item, a dead writer process) is written again item by item, so only the
@@ -39,6 +40,10 @@ MAX_BATCH = 512
 # Past this many waiting items new ones are refused with a retry time instead of queueing without
 # bound (each waits for every batch before it; a client would time out and resend anyway).
 MAX_QUEUED = 20_000
+# Batches sent to the writer process and not yet answered: enough that one is always waiting when a
+# COMMIT ends; few, so that the socket rarely holds more than its buffer (a send would then block
+# the loop until the process reads) and a failed transaction sends few batches back to be retried.
+MAX_IN_PIPE = 4
 # A batch handler writes its items inside the open transaction and returns one result per item:
 # a value, or a DomainError for that item alone (the others still commit).
 BatchHandler = Callable[[Connection, list[Any], datetime], list[Any]]
@@ -68,7 +73,6 @@ class WriteFailed(RuntimeError):
 class _InFlight:
     batch: list[_Pending]
     groups: list[list[_Pending]]  # the batch by handler, in the order sent
-    go_ahead: bool = False  # the process said it is committing this one: the next may be sent
 
 
 class BatchWriter:
@@ -78,12 +82,7 @@ class BatchWriter:
         self._waiting: deque[_Pending] = deque()
         self._alone: deque[_Pending] = deque()  # retried one by one, before anything new
         self._wakeup = asyncio.Event()
-        self._in_flight: deque[_InFlight] = deque()
-        # The process takes a batch: none in flight, or the last one sent is being committed.
-        # Sending as soon as it has said so (not one loop turn later, not after its COMMIT) keeps it
-        # from waiting on a busy event loop; a batch sent while another is still executing would be
-        # small, and a small batch writes nearly as many index pages as a big one (docs/benchmarks.md).
-        self._ready = True
+        self._in_flight: deque[_InFlight] = deque()  # sent to the writer process, not yet answered
         self._poller: select.poll | None = None  # is a reply waiting on the pipe? (see _on_reply)
         self._task: asyncio.Task[None] | None = None
         self._closed = False
@@ -111,8 +110,7 @@ class BatchWriter:
             raise WriterBusy("too many writes waiting")
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._waiting.append(_Pending(handler, item, future))
-        if self._ready:  # otherwise the process's go-ahead sends it (_on_reply)
-            self._wakeup.set()
+        self._wakeup.set()  # the batch goes out once this loop turn is over, with all that came in it
         return future
 
     async def close(self) -> None:
@@ -144,12 +142,12 @@ class BatchWriter:
                 await self._wakeup.wait()
                 continue
             if self._process:
-                if self._ready:
+                if len(self._in_flight) < MAX_IN_PIPE:
                     if not self._process.started:  # first write, or the last process died meanwhile
                         self._start_process()
                     self._send(self._next_batch())
                     continue
-                self._wakeup.clear()
+                self._wakeup.clear()  # _on_reply wakes this when a reply frees a place
                 await self._wakeup.wait()
             else:
                 batch = self._next_batch()
@@ -177,11 +175,11 @@ class BatchWriter:
         assert self._process is not None
         by_handler, groups = _groups(batch)
         self._in_flight.append(_InFlight(batch, by_handler))
-        self._ready = False
+        alone = len(batch) == 1 and batch[0].alone  # never merged with others in the process
         try:
             # Plain pickle, not Connection.send's ForkingPickler (a new pickler and a copy of its
             # dispatch table each call) for what is only functions, dataclasses and strings.
-            self._process.pipe.send_bytes(pickle.dumps(groups, pickle.HIGHEST_PROTOCOL))
+            self._process.pipe.send_bytes(pickle.dumps((alone, groups), pickle.HIGHEST_PROTOCOL))
         except OSError:  # the process died; _on_reply sees the closed pipe and recovers
             self._process_died()
 
@@ -192,26 +190,19 @@ class BatchWriter:
         assert poller is not None
         try:
             while poller.poll(0):  # readable: a reply, or the end of the pipe (recv raises EOFError)
-                reply = pipe.recv()  # EOFError once the process is gone, even when idle
-                if reply is None:  # go-ahead: the newest batch is being committed
-                    self._in_flight[-1].go_ahead = True
-                    self._ready = True
-                    continue
-                status, payload = reply
-                sent = self._in_flight.popleft()
-                if not sent.go_ahead:  # failed before its COMMIT
-                    self._ready = True
-                if status == "ok":
-                    self._settle(sent.groups, payload)
+                reply = pickle.loads(pipe.recv_bytes())  # EOFError once the process is gone, even when idle
+                if reply[0] == "ok":  # one result list for each batch the transaction held
+                    for results in reply[1]:
+                        self._settle(self._in_flight.popleft().groups, results)
                 else:
-                    self._failed(sent.batch, WriteFailed(payload))
+                    _, error, count = reply
+                    for _ in range(count):
+                        self._failed(self._in_flight.popleft().batch, WriteFailed(error))
         except (OSError, EOFError):
             self._process_died()
             self._wakeup.set()  # a new process for what is left, started by _run
             return
-        if self._ready and (self._waiting or self._alone):
-            self._send(self._next_batch())  # here, not one loop turn later in _run
-        self._wakeup.set()  # a closing writer waits for the last replies
+        self._wakeup.set()  # a place in the pipe is free; a closing writer waits for the last replies
 
     def _process_died(self) -> None:
         """Clean up after a dead writer process. A new one is started when there is something to
@@ -222,7 +213,6 @@ class BatchWriter:
         self._process.stop(timeout=1)
         while self._in_flight:  # maybe committed, maybe not: each is written again on its own
             self._failed(self._in_flight.popleft().batch, WriteFailed("the writer process died"))
-        self._ready = True  # for the next process
 
     # -- outcomes ---------------------------------------------------------------------------------
 

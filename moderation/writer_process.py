@@ -5,11 +5,12 @@ call gives it up and waits to get it back from the busy loop; that wait, not the
 acknowledgement latency (docs/benchmarks.md). In its own process the batch runs in parallel with
 the loop on the second core.
 
-The protocol: the server sends a batch as `(handler, items)` groups over a socket pair, the process
-runs them in one transaction, says `None` (go ahead: send the next batch) just before COMMIT, and
-answers with the per-item results after COMMIT returned, so an acknowledgement still means "on
-disk". If the server dies, the socket closes and the process exits
-after the batch it is writing (committed whole, or not at all).
+The protocol: the server sends each batch as `(alone, groups)`, groups being `(handler, items)` pairs,
+over a socket pair, without waiting (a few may be in the pipe). The process runs every batch that
+arrived while it was committing the last in one transaction, and answers after COMMIT returned with
+the per-item results of each, so an acknowledgement still means "on disk". If the server dies, the
+socket closes and the process exits after the transaction it is writing (committed whole, or not at
+all).
 
 It is started as `python -m moderation.writer_process`, not through multiprocessing, whose spawn and
 forkserver methods import the parent's main module again in the child (a script without a main
@@ -23,6 +24,7 @@ import signal
 import socket
 import subprocess
 import sys
+from collections import deque
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection as Pipe
 from typing import Any
@@ -36,9 +38,10 @@ log = logging.getLogger(__name__)
 Groups = list[tuple[Any, list[Any]]]
 
 
-def run_groups(conn: Connection, groups: Groups) -> list[list[Any]]:
-    # Taken under the write lock, so received_at orders with a close made from elsewhere.
-    now = datetime.now(UTC)
+def run_groups(conn: Connection, groups: Groups, now: datetime | None = None) -> list[list[Any]]:
+    # Taken under the write lock (one time for a whole transaction), so received_at orders with a
+    # close made from elsewhere.
+    now = now or datetime.now(UTC)
     return [handler(conn, items, now) for handler, items in groups]
 
 
@@ -53,30 +56,42 @@ def sqlite_batch_engine(url: str) -> Engine:
     return engine
 
 
+# Messages run in one transaction at most: what arrived while the last COMMIT ran, up to this many.
+MAX_MERGE = 16
+
+
 def _serve(pipe: Pipe, url: str) -> None:
     # Ctrl+C reaches the whole process group: the server decides when the writer stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     engine = sqlite_batch_engine(url)
+    queued: deque[tuple[bool, Groups]] = deque()  # (alone, groups) as the server sent them
     try:
         while True:
             try:
-                groups: Groups = pickle.loads(pipe.recv_bytes())  # sent as plain pickle (BatchWriter._send)
+                if not queued:
+                    queued.append(pickle.loads(pipe.recv_bytes()))  # sent as plain pickle (BatchWriter._send)
+                while len(queued) < MAX_MERGE and pipe.poll(0):
+                    queued.append(pickle.loads(pipe.recv_bytes()))
             except EOFError:  # the server has gone
                 return
+            # Everything that came in while the last COMMIT ran goes into one transaction, so one
+            # fsync covers it, and the server never waits for this process to ask for more. A message
+            # that is being retried on its own (its batch failed) is never merged with others.
+            merged = [queued.popleft()]
+            if not merged[0][0]:
+                while queued and not queued[0][0]:
+                    merged.append(queued.popleft())
             try:
                 with engine.begin() as conn:
-                    results = run_groups(conn, groups)
-                    # Go-ahead before COMMIT: the server sends the next batch while this one is
-                    # fsynced, so it is waiting in the socket when the lock is free again (no ack
-                    # is built from this message; see BatchWriter._on_reply).
-                    pipe.send(None)
-                reply: tuple[str, Any] = ("ok", results)
-            except Exception as exc:  # rolled back: nothing of this batch was stored
+                    now = datetime.now(UTC)
+                    results = [run_groups(conn, groups, now) for _, groups in merged]
+                reply: tuple[Any, ...] = ("ok", results)  # one list per message, in the order received
+            except Exception as exc:  # rolled back: nothing of these messages was stored
                 # The type only: a database error's text could carry personal data.
-                reply = ("failed", type(exc).__name__)
+                reply = ("failed", type(exc).__name__, len(merged))
             try:
-                pipe.send(reply)
-            except (BrokenPipeError, EOFError):
+                pipe.send_bytes(pickle.dumps(reply, pickle.HIGHEST_PROTOCOL))
+            except (BrokenPipeError, EOFError, OSError):
                 return
     finally:
         engine.dispose()
