@@ -22,7 +22,8 @@ script waits (--wait-quiet, up to 30 s) for the machine to be idle. Goal (2-core
 and doithoai p99 < 150 ms at 200 submitters. The full result goes to bench/results/intake-<time>.json
 (gitignored).
 
-Durability check: after the load the doithoai server is killed with SIGKILL (no graceful flush; use
+Durability check: after the load the doithoai server and its writer process are killed with SIGKILL
+(its whole process group, mid-transaction; no graceful flush; use
 --stop term for SIGTERM), then `doithoai questions export SESSION --format jsonl` must hold exactly
 one line per ok ack (and, when the export has ids, every acknowledged question_id).
 
@@ -183,7 +184,12 @@ class Server:
 
     def stop(self, how: str = "term", timeout: float = 20) -> int | None:
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL if how == "kill" else signal.SIGTERM)
+            if how == "kill" and self.name == "doithoai":
+                # the server and its SQLite writer process at once, mid-transaction, as an OOM
+                # killer or a container stop would (killed alone, the server's writer would finish)
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            else:
+                self.proc.send_signal(signal.SIGKILL if how == "kill" else signal.SIGTERM)
             try:
                 self.proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
@@ -246,6 +252,7 @@ def start_doithoai(exe: str, workdir: Path) -> Server:
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group: the durability check kills its writer too
         )
     return healthy(Server("doithoai", proc, port, log_path, session_id=session_id, data_dir=data_dir))
 
