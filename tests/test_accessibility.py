@@ -180,6 +180,14 @@ async def test_session_page_on_a_desktop_in_english(server: RunningServer, brows
     assert await page.inner_text("#ask-title") == "Send a question"
     await page.locator("#questions .interest-btn").first.wait_for()
     await assert_accessible(page, "the session page (desktop, English)")
+    # what citizens and the city wrote stays marked Vietnamese on the English page (as the script
+    # renders it), so a screen reader does not read it with English pronunciation
+    assert await page.get_attribute("h1", "lang") == "vi"
+    langs = await page.eval_on_selector_all(
+        "#questions .q-text, #questions .q-field, #questions .q-answer span", "els => els.map(e => e.lang)")
+    assert langs and set(langs) == {"vi"}
+    badges = await page.eval_on_selector_all("#questions .badge", "els => els.map(e => e.lang)")
+    assert badges and set(badges) == {""}  # the page's own words inherit its language: English
     assert viewer.unexpected_errors() == []
 
 

@@ -343,6 +343,7 @@ function start(root) {
     const li = el("li", "question");
     li.dataset.questionId = String(id);
     const text = el("p", "q-text");
+    text.lang = "vi"; // what citizens write is Vietnamese, whatever the page's language
     const meta = el("p", "q-meta");
     const foot = el("div", "q-foot");
     const answer = el("p", "q-answer");
@@ -362,11 +363,21 @@ function start(root) {
     text.textContent = q.text;
     answer.hidden = !q.answer;
     answer.textContent = "";
-    if (q.answer) answer.append(el("strong", null, t("written_answer") + ": "), q.answer);
+    if (q.answer) {
+      const written = el("span", null, q.answer);
+      written.lang = "vi";
+      answer.append(el("strong", null, t("written_answer") + ": "), written);
+    }
     li.classList.toggle("on-air", q.state === "on_air");
     meta.textContent = "";
-    meta.append(el("span", "q-asker", q.public_name || t("anonymous")));
-    if (q.field) meta.append(" · ", el("span", "q-field", q.field));
+    const asker = el("span", "q-asker", q.public_name || t("anonymous"));
+    if (q.public_name) asker.lang = "vi";
+    meta.append(asker);
+    if (q.field) {
+      const field = el("span", "q-field", q.field);
+      field.lang = "vi";
+      meta.append(" · ", field);
+    }
     const [state, button] = foot.children;
     state.className = "badge qstate-" + q.state;
     state.textContent = t("badge_" + q.state);
