@@ -33,12 +33,13 @@ from .keys import (
     settings_key,
     sio_key,
     staff_csrf_key,
+    staff_namespaces_key,
     store_key,
     viewer_ids_key,
     watch_key,
 )
 from .media import Media
-from .moderator import ChairNamespace, ModeratorNamespace
+from .moderator import ChairNamespace, ModeratorNamespace, StaffNamespace
 from .pages import setup_pages
 from .security import origin_allowed
 from .session_watch import SessionWatch, room
@@ -169,17 +170,34 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     if media is not None:
         viewers.stream_state = media.state
     sio.register_namespace(viewers)
-    sio.register_namespace(ModeratorNamespace(feed))
-    sio.register_namespace(ChairNamespace(feed))
+    accounts = Accounts(store)
+    staff_namespaces: list[StaffNamespace] = [ModeratorNamespace(feed, accounts), ChairNamespace(feed, accounts)]
+    for namespace in staff_namespaces:
+        sio.register_namespace(namespace)
     app[store_key], app[watch_key], app[intake_key], app[feed_key] = store, watch, intake, feed
-    app[accounts_key] = Accounts(store)
+    app[accounts_key], app[staff_namespaces_key] = accounts, staff_namespaces
+    sweeper = asyncio.create_task(_sweep_staff_sockets(staff_namespaces, settings.staff_recheck_seconds),
+                                  name="staff-socket-sweep")
     log.info("store ready at %s", _safe_url(settings.database_url))
     yield
+    sweeper.cancel()
     if media is not None:
         await media.stop()
     await watch.stop()
     await feed.close()
     await store.close()  # writes what is queued first
+
+
+async def _sweep_staff_sockets(namespaces: list[StaffNamespace], every: float) -> None:
+    """Close staff sockets whose sign-in ended elsewhere: expired, signed out on another node,
+    revoked or disabled from the command line (StaffNamespace.sweep)."""
+    while True:
+        await asyncio.sleep(every)
+        for namespace in namespaces:
+            try:
+                await namespace.sweep()
+            except Exception:  # the store unreachable for a moment: try again next time
+                log.exception("checking staff sign-ins failed")
 
 
 def _media(settings: Settings, sio: socketio.AsyncServer) -> Media:

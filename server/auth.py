@@ -13,6 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
+from moderation.accounts import Accounts
 from moderation.errors import Forbidden, Unauthorized
 from moderation.roles import Actor, Role
 
@@ -41,16 +42,33 @@ def bearer(request: web.BaseRequest) -> str | None:
     return header[7:].strip() if header[:7].lower() == "bearer " else None
 
 
-async def identify(request: web.BaseRequest, auth: Any = None) -> tuple[Actor | None, str | None]:
-    """(actor, session token if signed in by cookie). `auth` is Socket.IO's connect payload."""
-    accounts = request.app[accounts_key]
+# What a request or a socket proves who it is with: ("token", an API token) or ("cookie", the
+# sign-in's session token). A staff socket keeps it, to check it again while it stays connected.
+Credential = tuple[str, str | None]
+
+
+def credential(request: web.BaseRequest, auth: Any = None) -> Credential | None:
+    """A bearer token (header, or Socket.IO's `auth: {token}`) first, else the staff cookie."""
     token = bearer(request) or (auth.get("token") if isinstance(auth, dict) else None)
     if token:
-        return await accounts.token_actor(token if isinstance(token, str) else None), None
+        return ("token", token if isinstance(token, str) else None)
     cookie = request.cookies.get(STAFF_COOKIE)
-    if cookie:
-        return await accounts.session_actor(cookie), cookie
-    return None, None
+    return ("cookie", cookie) if cookie else None
+
+
+async def actor_for(accounts: Accounts, given: Credential | None) -> Actor | None:
+    """Who the credential stands for now: None once signed out, expired, revoked or disabled."""
+    if given is None:
+        return None
+    kind, secret = given
+    return await (accounts.token_actor(secret) if kind == "token" else accounts.session_actor(secret))
+
+
+async def identify(request: web.BaseRequest, auth: Any = None) -> tuple[Actor | None, str | None]:
+    """(actor, session token if signed in by cookie). `auth` is Socket.IO's connect payload."""
+    given = credential(request, auth)
+    actor = await actor_for(request.app[accounts_key], given)
+    return actor, given[1] if given is not None and given[0] == "cookie" else None
 
 
 async def require_staff(request: web.Request, roles: frozenset[Role] | None = None,

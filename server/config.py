@@ -36,6 +36,9 @@ class Settings:
     connections_per_ip_per_minute: int = 600
     secret_key: str = ""  # signs CSRF tokens; generated and kept in data_dir when empty
     session_poll_seconds: float = 0.5
+    # How often staff sockets' sign-ins are checked again (a sign-out on another node, an expiry, a
+    # token revoked or an account disabled from the CLI); a sign-out on this node closes them at once.
+    staff_recheck_seconds: float = 15.0
     # Live video (docs/video.md): the media worker, and the one encode every output shares.
     media: bool = True
     video_width: int = 1280

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from .board_feed import BoardFeed
     from .intake import Intake
     from .media import Media
+    from .moderator import StaffNamespace
     from .session_watch import SessionWatch
 
 settings_key = web.AppKey("settings", Settings)
@@ -33,3 +34,4 @@ accounts_key = web.AppKey("accounts", Accounts)
 staff_csrf_key: web.AppKey[StaffCsrf] = web.AppKey("staff_csrf")
 feed_key: web.AppKey[BoardFeed] = web.AppKey("board_feed")
 media_key: web.AppKey[Media] = web.AppKey("media")
+staff_namespaces_key: web.AppKey[list[StaffNamespace]] = web.AppKey("staff_namespaces")

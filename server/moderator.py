@@ -1,5 +1,8 @@
 """The staff Socket.IO namespaces: `/moderator` (the board's console, responders) and `/chair`
-(the chair's screen). Both authenticate in connect (cookie or API token) and refuse otherwise.
+(the chair's screen). Both authenticate in connect (cookie or API token) and refuse otherwise, and
+check that credential again at every action and every few seconds (`sweep`): a socket whose
+sign-in ended (signed out, expired, token revoked, account disabled, role taken away) is
+disconnected, and its page's reconnect is refused with `unauthorized`.
 
 Every handler answers with an ack body whatever happens; an action is announced to the other
 screens only after its transaction committed (BoardFeed.published)."""
@@ -15,11 +18,12 @@ from typing import Any
 import socketio
 from aiohttp import web
 
-from moderation.errors import Conflict, DomainError, Forbidden, ValidationError
+from moderation.accounts import Accounts
+from moderation.errors import Conflict, DomainError, Unauthorized, ValidationError
 from moderation.roles import CHAIR_NAMESPACE, MODERATOR_NAMESPACE, Actor, Role
 from moderation.submission import parse_session_id
 
-from .auth import identify
+from .auth import Credential, actor_for, credential
 from .board_feed import BoardFeed, chair_room, staff_room
 from .errors import error_body, internal_error_body
 from .i18n import lang_of
@@ -33,10 +37,14 @@ Handler = Callable[..., Awaitable[dict[str, Any]]]
 def acked(handler: Handler) -> Handler:
     @functools.wraps(handler)
     async def wrapper(self: StaffNamespace, sid: str, *args: Any) -> dict[str, Any]:
-        actor, lang = self.staff.get(sid, (None, "vi"))
+        _, lang = self.staff.get(sid, (None, "vi"))
         try:
+            # The sign-in behind the socket, checked again: an action never outlives a sign-out,
+            # and a changed role counts at once (the sweep disconnects the socket soon after).
+            actor = await self.signed_in(sid)
             if actor is None:
-                raise Forbidden("unauthorized")
+                raise Unauthorized("unauthorized")
+            self.staff[sid] = (actor, lang)
             if len(args) != 1 or not isinstance(args[0], dict):
                 raise ValidationError("not_an_object")
             return await handler(self, sid, actor, args[0])
@@ -59,15 +67,18 @@ def acked(handler: Handler) -> Handler:
 class StaffNamespace(socketio.AsyncNamespace):
     roles: frozenset[Role] = frozenset()
 
-    def __init__(self, namespace: str, feed: BoardFeed) -> None:
+    def __init__(self, namespace: str, feed: BoardFeed, accounts: Accounts) -> None:
         super().__init__(namespace)
         self.feed = feed
+        self.accounts = accounts
         self.staff: dict[str, tuple[Actor, str]] = {}
+        self.credentials: dict[str, Credential] = {}  # what each socket connected with
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         request: web.Request = environ["aiohttp.request"]
+        given = credential(request, auth)
         try:
-            actor, _ = await identify(request, auth)
+            actor = await actor_for(self.accounts, given)
         except Exception:
             log.exception("staff connect failed")
             raise socketio.exceptions.ConnectionRefusedError({"code": "internal"}) from None
@@ -77,9 +88,31 @@ class StaffNamespace(socketio.AsyncNamespace):
             raise socketio.exceptions.ConnectionRefusedError({"code": "forbidden"})
         lang = auth.get("lang") if isinstance(auth, dict) else None
         self.staff[sid] = (actor, lang_of(lang or request.cookies.get("lang")))
+        assert given is not None
+        self.credentials[sid] = given
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         self.staff.pop(sid, None)
+        self.credentials.pop(sid, None)
+
+    async def signed_in(self, sid: str) -> Actor | None:
+        """Who the socket's credential stands for now, if still allowed here; None once it ended."""
+        actor = await actor_for(self.accounts, self.credentials.get(sid))
+        return actor if actor is not None and actor.role in self.roles else None
+
+    async def sweep(self) -> int:
+        """Disconnect every socket whose sign-in has ended; returns how many."""
+        ended = 0
+        for sid in list(self.credentials):
+            if sid in self.credentials and await self.signed_in(sid) is None:
+                actor = self.staff.get(sid, (None, ""))[0]
+                log.info("%s: closing %s's socket, its sign-in has ended", self.namespace,
+                         actor.name if actor else "?")
+                self.staff.pop(sid, None)
+                self.credentials.pop(sid, None)
+                await self.disconnect(sid)
+                ended += 1
+        return ended
 
     async def _enter(self, sid: str, name: str) -> None:
         for joined in list(self.rooms(sid)):
@@ -91,8 +124,8 @@ class StaffNamespace(socketio.AsyncNamespace):
 class ModeratorNamespace(StaffNamespace):
     roles = MODERATOR_NAMESPACE
 
-    def __init__(self, feed: BoardFeed) -> None:
-        super().__init__("/moderator", feed)
+    def __init__(self, feed: BoardFeed, accounts: Accounts) -> None:
+        super().__init__("/moderator", feed, accounts)
 
     @acked
     async def on_join(self, sid: str, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
@@ -142,8 +175,8 @@ class ModeratorNamespace(StaffNamespace):
 class ChairNamespace(StaffNamespace):
     roles = CHAIR_NAMESPACE
 
-    def __init__(self, feed: BoardFeed) -> None:
-        super().__init__("/chair", feed)
+    def __init__(self, feed: BoardFeed, accounts: Accounts) -> None:
+        super().__init__("/chair", feed, accounts)
 
     @acked
     async def on_join(self, sid: str, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:

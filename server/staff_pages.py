@@ -19,7 +19,15 @@ from moderation.sessions import Session
 from .api import path_id, public_session, request_lang
 from .auth import STAFF_COOKIE, identify, set_staff_cookie
 from .i18n import message
-from .keys import accounts_key, csrf_key, media_key, settings_key, staff_csrf_key, watch_key
+from .keys import (
+    accounts_key,
+    csrf_key,
+    media_key,
+    settings_key,
+    staff_csrf_key,
+    staff_namespaces_key,
+    watch_key,
+)
 from .pages import render
 from .ratelimit import RateLimiter
 from .security import client_ip, origin_allowed
@@ -98,6 +106,8 @@ async def logout(request: web.Request) -> web.Response:
         if not request.app[staff_csrf_key].check(cookie, form.get("csrf")):
             raise web.HTTPForbidden(text=message("csrf", request_lang(request)))
         await request.app[accounts_key].sign_out(cookie, actor)
+        for namespace in request.app[staff_namespaces_key]:  # this sign-in's open consoles, at once
+            await namespace.sweep()
     response = web.HTTPSeeOther("/login")
     response.del_cookie(STAFF_COOKIE, path="/")
     raise response

@@ -18,7 +18,7 @@ import socketio
 
 from moderation.accounts import Accounts
 from moderation.sessions import SessionState
-from server.keys import accounts_key
+from server.keys import accounts_key, staff_namespaces_key
 
 from .conftest import RunningServer, run_cli, valid_payload, wait_for
 
@@ -572,3 +572,70 @@ async def test_sign_in_redirects_only_within_the_site(server: RunningServer, htt
         async with http.post(f"{server.url}/login", allow_redirects=False,
                              data={"name": "lan", "password": PASSWORD, "csrf": token.group(1), "next": target}) as r:
             assert r.status == 303 and r.headers["Location"] == expected
+
+
+async def test_staff_sockets_end_with_their_sign_in(start_server: Any, http: aiohttp.ClientSession) -> None:
+    """A console left open must not outlive its sign-in: sign-out closes it at once; a token revoked
+    or an account disabled elsewhere (the CLI, another node) closes it at the next check; until
+    then no action of it is carried out."""
+    server = await start_server(staff_recheck_seconds=0.2)
+    session = await server.new_session()
+    accounts: Accounts = server.app[accounts_key]
+    await accounts.add_user("bien_tap", "editor", PASSWORD)
+    clients: list[socketio.AsyncClient] = []
+
+    async def console(**how: Any) -> socketio.AsyncClient:
+        client = socketio.AsyncClient(reconnection=False)
+        await client.connect(server.url, namespaces=["/moderator"], transports=["websocket"], wait_timeout=5, **how)
+        clients.append(client)
+        ack = await client.call("join", {"session_id": session.id}, namespace="/moderator", timeout=5)
+        assert ack["ok"], ack
+        return client
+
+    try:
+        # signed in with the cookie, then signed out: the open console closes with the sign-in
+        await sign_in(http, server.url, "bien_tap", PASSWORD)
+        cookie = next(c.value for c in http.cookie_jar if c.key == "doithoai_staff")
+        browser = await console(headers={"Cookie": f"doithoai_staff={cookie}"})
+        async with http.get(f"{server.url}/staff") as resp:
+            csrf = re.search(r'name="csrf-token" content="([^"]+)"', await resp.text())
+        assert csrf
+        async with http.post(f"{server.url}/logout", data={"csrf": csrf.group(1)}, allow_redirects=False) as resp:
+            assert resp.status == 303
+        await until(lambda: not browser.connected)
+        again = socketio.AsyncClient(reconnection=False)
+        with pytest.raises(socketio.exceptions.ConnectionError):  # what the page's reconnect meets
+            await again.connect(server.url, namespaces=["/moderator"], transports=["websocket"], wait_timeout=5,
+                                headers={"Cookie": f"doithoai_staff={cookie}"})
+
+        # an API token revoked from elsewhere: closed at the next check
+        issued = await accounts.issue_token("bien_tap")
+        script = await console(auth={"token": issued["token"]})
+        await accounts.revoke_token(issued["id"])
+        await until(lambda: not script.connected)
+    finally:
+        for client in clients:
+            if client.connected:
+                await client.disconnect()
+
+
+async def test_an_action_after_the_sign_in_ended_is_refused(start_server: Any) -> None:
+    server = await start_server(staff_recheck_seconds=3600)  # no sweep during the test: the action's own check
+    session = await server.new_session()
+    accounts: Accounts = server.app[accounts_key]
+    await accounts.add_user("bien_tap", "editor", PASSWORD)
+    issued = await accounts.issue_token("bien_tap")
+    client = socketio.AsyncClient(reconnection=False)
+    await client.connect(server.url, namespaces=["/moderator"], transports=["websocket"], wait_timeout=5,
+                         auth={"token": issued["token"]})
+    try:
+        assert (await client.call("join", {"session_id": session.id}, namespace="/moderator", timeout=5))["ok"]
+        await accounts.revoke_token(issued["id"])
+        ack = await client.call("join", {"session_id": session.id}, namespace="/moderator", timeout=5)
+        assert not ack["ok"] and ack["error"]["code"] == "unauthorized", ack
+        namespace = next(ns for ns in server.app[staff_namespaces_key] if ns.namespace == "/moderator")
+        assert await namespace.sweep() == 1
+        await until(lambda: not client.connected)
+    finally:
+        if client.connected:
+            await client.disconnect()
