@@ -180,6 +180,14 @@ class BoardFeed:
             if self._occupied("/moderator", name):
                 await self.sio.emit("question", {"question": self.staff_dict(question, session, role),
                                                  "cursor": cursor}, room=name, namespace="/moderator")
+        if question.department:
+            # Routed elsewhere (here, from the CLI or on another node): whichever department had it
+            # drops it from its board. The other responders' boards hear only the id, and ignore it.
+            prefix, own = f"dept:{sid}:", dept_room(sid, question.department)
+            for name, members in list(self.sio.manager.rooms.get("/moderator", {}).items()):
+                if members and isinstance(name, str) and name.startswith(prefix) and name != own:
+                    await self.sio.emit("question_gone", {"session_id": sid, "id": question.id}, room=name,
+                                        namespace="/moderator")
 
     async def _to_public(self, question: QuestionView) -> None:
         # Only what the public may see: a question leaving the public list is announced by id alone.

@@ -45,6 +45,8 @@ class Staff:
             if q["version"] >= self.questions.get(q["id"], {}).get("version", 0):
                 self.questions[q["id"]] = q
             self.cursor = data["cursor"] or self.cursor
+        elif event == "question_gone":
+            self.questions.pop(data["id"], None)
 
     async def call(self, event: str, data: dict[str, Any]) -> dict[str, Any]:
         result: dict[str, Any] = await self.client.call(event, data, namespace=self.namespace, timeout=10)
@@ -80,7 +82,7 @@ async def staff(server: RunningServer) -> AsyncIterator[Callable[..., Awaitable[
         token = (await accounts.issue_token(name))["token"]
         client = socketio.AsyncClient(reconnection=False)
         member = Staff(client, namespace, token)
-        for event in ("question", "queue", "cue", "session", "interest"):
+        for event in ("question", "question_gone", "queue", "cue", "session", "interest"):
             client.on(event, lambda data, e=event: member.record(e, data), namespace=namespace)
         await client.connect(server.url, namespaces=[namespace], transports=["websocket"], auth={"token": token},
                              wait_timeout=5)
@@ -161,10 +163,12 @@ async def test_workflow_actions_roles_and_convergence(server: RunningServer, sta
     edited = await editor.act(qid, "edit", text="Thời hạn cấp sổ đỏ là bao lâu?")
     assert edited["question"]["text"] == "Thời hạn cấp sổ đỏ là bao lâu?" and edited["question"]["edited"]
     assert edited["question"]["original_text"].startswith("Xin hỏi thời hạn")
-    routed = await editor.act(qid, "route", department="Sở Xây dựng")
-    assert routed["question"]["state"] == "routed"
-    await until(lambda: qid in responder.questions)  # now the department sees it
-    assert qid not in other_dept.questions
+    assert (await editor.act(qid, "route", department="Sở Giáo dục"))["ok"]
+    await until(lambda: qid in other_dept.questions)
+    routed = await editor.act(qid, "route", department="Sở Xây dựng")  # routed on: the first department
+    assert routed["question"]["state"] == "routed"                   # drops it from its board
+    await until(lambda: qid in responder.questions and qid not in other_dept.questions)
+    assert [e for e, d in other_dept.events if e == "question_gone" and d["id"] == qid]
     other_dept.questions[qid] = responder.questions[qid]
     refused = await other_dept.act(qid, "answer", answer="Không phải của chúng tôi")
     assert refused["error"]["code"] == "forbidden"

@@ -310,6 +310,14 @@ function start(root) {
     newerCursor(data.cursor);
   });
 
+  // a question routed to another department leaves a responder's board
+  socket.on("question_gone", (data) => {
+    if (!data || data.session_id !== sessionId || !questions.has(data.id)) return;
+    questions.delete(data.id);
+    dirty.delete(data.id);
+    scheduleRender();
+  });
+
   socket.on("queue", (data) => {
     if (!data || (data.session_id !== undefined && data.session_id !== sessionId) || !Array.isArray(data.order)) return;
     for (const id of [...queueOrder, ...data.order]) dirty.add(id);
