@@ -82,7 +82,9 @@ STAFF_UI: dict[str, tuple[str, str]] = {
     "key_reorder": ("Đổi thứ tự trong hàng chờ trực tiếp", "Move within the live queue"),
     "key_escape": ("Đóng hộp thoại", "Close a dialog"),
     "approve_script": ("Duyệt kịch bản", "Approve the script"),
+    "session_announce": ("Công bố phiên", "Announce the session"),
     "session_start": ("Bắt đầu phiên", "Start the session"),
+    "session_publish": ("Đăng kết quả", "Publish the results"),
     "session_close": ("Kết thúc phiên", "Close the session"),
     "dlg_close": ("Đóng", "Close"),
     "dlg_cancel": ("Hủy", "Cancel"),
@@ -239,6 +241,15 @@ STAFF_UI: dict[str, tuple[str, str]] = {
         "công khai.",
         "After approval, new questions are late: the board may still pick them, and the head approves them before "
         "they are public."),
+    "dlg_announce": ("Công bố phiên đối thoại", "Announce the session"),
+    "dlg_announce_text": (
+        "Phiên được công khai trên cổng thông tin và bắt đầu nhận câu hỏi của người dân, tổ chức, doanh nghiệp.",
+        "The session becomes public on the portal and starts taking questions from citizens, organisations and "
+        "businesses."),
+    "dlg_publish": ("Đăng kết quả phiên đối thoại", "Publish the session's results"),
+    "dlg_publish_text": (
+        "Phiên chuyển sang “Đã đăng”: kết quả trả lời được công bố trên cổng thông tin.",
+        "The session moves to published: its answers are published on the portal."),
     "dlg_start": ("Bắt đầu phiên đối thoại", "Start the session"),
     "dlg_start_text": ("Phiên chuyển sang “Đang diễn ra”; người xem thấy ngay. Câu hỏi vẫn được nhận đến khi kết thúc.",
                        "The session goes live; viewers see it at once. Questions are taken until it closes."),
@@ -260,7 +271,10 @@ STAFF_UI: dict[str, tuple[str, str]] = {
     "msg_timeout": ("Máy chủ chưa phản hồi. Vui lòng thử lại.", "The server did not answer. Please try again."),
     "msg_offline": ("Đang mất kết nối: thao tác chưa được gửi.", "Offline: nothing was sent."),
     "msg_script": ("Kịch bản đã được duyệt.", "The script is approved."),
+    "msg_announced": ("Phiên đối thoại đã được công bố; bắt đầu nhận câu hỏi.",
+                      "The session is announced; intake is open."),
     "msg_started": ("Phiên đối thoại đã bắt đầu.", "The session is live."),
+    "msg_published": ("Kết quả phiên đối thoại đã được đăng.", "The session's results are published."),
     "msg_closed": ("Phiên đối thoại đã kết thúc; ngừng nhận câu hỏi.", "The session is closed; intake has stopped."),
     "msg_shown": ("{n} / {total} câu hỏi", "{n} / {total} questions"),
     # ---- the chair's screen ----
@@ -399,7 +413,8 @@ STAFF_JS_KEYS: tuple[str, ...] = tuple(
         "lane_", "state_name_", "sess_", "clock_", "card_", "q_", "act_", "rsn_", "dlg_", "id_", "conn_", "msg_",
         "chair_", "overlay_", "role_", "key_", "help_", "feed_",
     ))
-) + ("approve_script", "session_start", "session_close", "flt_all", "console_loading")
+) + ("approve_script", "session_announce", "session_start", "session_close", "session_publish", "flt_all",
+     "console_loading")
 
 
 def staff_js_texts(lang: str) -> dict[str, str]:

@@ -532,14 +532,20 @@ async def test_sign_in_staff_home_and_roles(server: RunningServer, browser: Brow
     assert [e for e in viewer.errors if "status of 401" not in e] == []  # the wrong password is answered 401
 
 
-async def test_the_head_starts_and_closes_the_session_from_the_console(server: RunningServer,
-                                                                       browser: Browser) -> None:
-    session = await server.new_session(state=SessionState.ANNOUNCED)
+async def test_the_head_runs_the_session_from_the_console(server: RunningServer, browser: Browser) -> None:
+    """announce → start → close → publish, each confirmed in a dialog; the head's alone."""
+    session = await server.new_session(state=SessionState.DRAFT)
     await add_staff(server, "truongban", "head")
     await add_staff(server, "bientap", "editor")
     head = (await console(browser, server, "truongban", session.id)).page
     editor = (await console(browser, server, "bientap", session.id)).page
-    assert await editor.locator("#session-start").count() == 0  # the head's (and admin's) alone
+    for control in ("announce", "start", "close", "publish"):  # the head's (and admin's) alone
+        assert await editor.locator(f"#session-{control}").count() == 0
+    assert not await head.is_visible("#session-start") and not await head.is_visible("#session-publish")
+    await head.click("#session-announce")
+    await head.click("#action-submit")
+    await head.wait_for_selector("#session-announce", state="hidden")
+    assert (await server.store.get_session(session.id)).state is SessionState.ANNOUNCED
     assert await head.is_visible("#session-start") and await head.is_visible("#session-close")
     await head.click("#session-start")
     await head.click("#action-submit")  # confirmed in a dialog
@@ -550,3 +556,7 @@ async def test_the_head_starts_and_closes_the_session_from_the_console(server: R
     await head.click("#action-submit")
     await head.wait_for_selector("#session-close", state="hidden")
     assert (await server.store.get_session(session.id)).state is SessionState.CLOSED
+    await head.click("#session-publish")
+    await head.click("#action-submit")
+    await head.wait_for_selector("#session-publish", state="hidden")
+    assert (await server.store.get_session(session.id)).state is SessionState.PUBLISHED

@@ -94,8 +94,10 @@ function start(root) {
   const dialogCancel = $("action-cancel");
   const helpDialog = $("help-dialog");
   const scriptButton = $("approve-script");
+  const announceButton = $("session-announce");
   const startButton = $("session-start");
   const closeButton = $("session-close");
+  const publishButton = $("session-publish");
 
   let session = {
     id: sessionId,
@@ -213,7 +215,7 @@ function start(root) {
     }
     for (const button of board.querySelectorAll(".qcard button")) button.disabled = !online;
     if (scriptButton) scriptButton.disabled = !online || Boolean(session.script_approved_at || session.script_approved);
-    for (const button of [startButton, closeButton]) if (button) button.disabled = !online;
+    for (const button of [announceButton, startButton, closeButton, publishButton]) if (button) button.disabled = !online;
     if (!online && dialog.open) dialogSubmit.disabled = true;
     if (online && dialog.open) dialogSubmit.disabled = false;
   }
@@ -391,8 +393,10 @@ function start(root) {
       scriptButton.hidden = approved;
       scriptButton.disabled = !online || approved;
     }
+    if (announceButton) announceButton.hidden = session.state !== "draft";
     if (startButton) startButton.hidden = session.state !== "announced";
     if (closeButton) closeButton.hidden = !["announced", "live"].includes(session.state);
+    if (publishButton) publishButton.hidden = session.state !== "closed";
     tick();
   }
 
@@ -1364,11 +1368,14 @@ function start(root) {
 
   $("help-open").addEventListener("click", openHelp);
 
-  // The head's session controls: approve the script, start, close. Each asks for confirmation.
+  // The head's session controls: announce, approve the script, start, close, publish. Each asks for
+  // confirmation.
   const SESSION_CONTROLS = [
+    [announceButton, "announce", "dlg_announce", "dlg_announce_text", "session_announce", "msg_announced"],
     [scriptButton, "approve_script", "dlg_script", "dlg_script_text", "approve_script", "msg_script"],
     [startButton, "start", "dlg_start", "dlg_start_text", "session_start", "msg_started"],
     [closeButton, "close", "dlg_session_close", "dlg_session_close_text", "session_close", "msg_closed"],
+    [publishButton, "publish", "dlg_publish", "dlg_publish_text", "session_publish", "msg_published"],
   ];
   for (const [button, action, title, text, label, done] of SESSION_CONTROLS) {
     if (!button) continue;
