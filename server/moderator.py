@@ -134,6 +134,10 @@ class ModeratorNamespace(StaffNamespace):
         session_id = parse_session_id(data.get("session_id"))
         session = await self.feed.watch.get(session_id)
         since = _parse_cursor(data.get("since"))
+        if actor.role is Role.RESPONDER:
+            # A department's board is small, and a catch-up cannot say what was routed away from it
+            # meanwhile: a responder always gets the whole board.
+            since = None
         cursor = datetime.now(UTC).isoformat()  # taken before the read: nothing falls between
         await self._enter(sid, staff_room(session_id, actor))
         await self.feed.duplicate_index(session_id)

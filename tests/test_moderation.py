@@ -169,6 +169,9 @@ async def test_workflow_actions_roles_and_convergence(server: RunningServer, sta
     assert routed["question"]["state"] == "routed"                   # drops it from its board
     await until(lambda: qid in responder.questions and qid not in other_dept.questions)
     assert [e for e, d in other_dept.events if e == "question_gone" and d["id"] == qid]
+    # a responder's reconnect gets the whole board: what left it while offline is not in it
+    rejoined = await other_dept.call("join", {"session_id": session.id, "since": other_dept.cursor})
+    assert rejoined["full"] is True and qid not in [q["id"] for q in rejoined["questions"]]
     other_dept.questions[qid] = responder.questions[qid]
     refused = await other_dept.act(qid, "answer", answer="Không phải của chúng tôi")
     assert refused["error"]["code"] == "forbidden"
