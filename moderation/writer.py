@@ -22,6 +22,8 @@ import asyncio
 import logging
 import pickle
 import select
+import socket
+import struct
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -84,6 +86,8 @@ class BatchWriter:
         self._wakeup = asyncio.Event()
         self._in_flight: deque[_InFlight] = deque()  # sent to the writer process, not yet answered
         self._poller: select.poll | None = None  # is a reply waiting on the pipe? (see _on_reply)
+        self._outbox = bytearray()  # batches for the process that its socket has not taken yet
+        self._flushing = False  # the loop calls _flush when the socket takes more
         self._task: asyncio.Task[None] | None = None
         self._closed = False
         self.batches = 0
@@ -176,12 +180,34 @@ class BatchWriter:
         by_handler, groups = _groups(batch)
         self._in_flight.append(_InFlight(batch, by_handler))
         alone = len(batch) == 1 and batch[0].alone  # never merged with others in the process
+        # Plain pickle, not Connection.send's ForkingPickler (a new pickler and a copy of its
+        # dispatch table each call) for what is only functions, dataclasses and strings; framed as
+        # Connection.send_bytes frames it, for the process's recv_bytes.
+        data = pickle.dumps((alone, groups), pickle.HIGHEST_PROTOCOL)
+        self._outbox += struct.pack("!i", len(data))
+        self._outbox += data
+        self._flush()
+
+    def _flush(self) -> None:
+        """As much of the outbox as the socket takes now. The process reads between transactions
+        only, and a big batch outgrows the socket's buffer: a blocking send would stop the event
+        loop for the length of a transaction."""
+        assert self._process is not None
+        sock = self._process.sock
         try:
-            # Plain pickle, not Connection.send's ForkingPickler (a new pickler and a copy of its
-            # dispatch table each call) for what is only functions, dataclasses and strings.
-            self._process.pipe.send_bytes(pickle.dumps((alone, groups), pickle.HIGHEST_PROTOCOL))
+            while self._outbox:
+                sent = sock.send(self._outbox, socket.MSG_DONTWAIT)
+                del self._outbox[:sent]
+        except BlockingIOError:
+            if not self._flushing:
+                asyncio.get_running_loop().add_writer(sock.fileno(), self._flush)
+                self._flushing = True
+            return
         except OSError:  # the process died; _on_reply sees the closed pipe and recovers
-            self._process_died()
+            return
+        if self._flushing:
+            asyncio.get_running_loop().remove_writer(sock.fileno())
+            self._flushing = False
 
     def _on_reply(self) -> None:
         assert self._process is not None
@@ -191,14 +217,22 @@ class BatchWriter:
         try:
             while poller.poll(0):  # readable: a reply, or the end of the pipe (recv raises EOFError)
                 reply = pickle.loads(pipe.recv_bytes())  # EOFError once the process is gone, even when idle
+                # Every batch the reply answers leaves the queue before any is settled, so the
+                # next reply can only ever be matched with the batches it answers.
                 if reply[0] == "ok":  # one result list for each batch the transaction held
-                    for results in reply[1]:
-                        self._settle(self._in_flight.popleft().groups, results)
+                    answered = [self._in_flight.popleft() for _ in reply[1]]
+                    for sent, results in zip(answered, reply[1], strict=True):
+                        self._settle(sent.groups, results)
                 else:
                     _, error, count = reply
-                    for _ in range(count):
-                        self._failed(self._in_flight.popleft().batch, WriteFailed(error))
-        except (OSError, EOFError):
+                    for sent in [self._in_flight.popleft() for _ in range(count)]:
+                        self._failed(sent.batch, WriteFailed(error))
+        except Exception as exc:
+            # The pipe closed (the process died), or a reply that cannot be read or matched: either
+            # way nothing more from this process can be trusted to match its batch. It is stopped,
+            # and what was unanswered is written again, each item on its own.
+            if not isinstance(exc, (OSError, EOFError)):
+                log.error("unreadable reply from the writer process (%s)", type(exc).__name__)
             self._process_died()
             self._wakeup.set()  # a new process for what is left, started by _run
             return
@@ -209,7 +243,12 @@ class BatchWriter:
         write (see _run), not here: one that dies at start-up would be restarted in a loop."""
         assert self._process is not None
         log.error("the writer process died (pid %s)", self._process.pid)
-        asyncio.get_running_loop().remove_reader(self._process.pipe.fileno())
+        loop = asyncio.get_running_loop()
+        loop.remove_reader(self._process.pipe.fileno())
+        if self._flushing:
+            loop.remove_writer(self._process.sock.fileno())
+            self._flushing = False
+        self._outbox.clear()
         self._process.stop(timeout=1)
         while self._in_flight:  # maybe committed, maybe not: each is written again on its own
             self._failed(self._in_flight.popleft().batch, WriteFailed("the writer process died"))

@@ -103,6 +103,7 @@ class WriterProcess:
     def __init__(self, url: str) -> None:
         self.url = url
         self._pipe: Pipe | None = None
+        self._sock: socket.socket | None = None
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -112,7 +113,9 @@ class WriterProcess:
                 [sys.executable, "-m", "moderation.writer_process", self.url, str(child.fileno())],
                 pass_fds=[child.fileno()], stdin=subprocess.DEVNULL,
             )
-        # multiprocessing.Pipe() is this same socket pair under its Connection on Unix
+        # The same socket for sends that must not block the event loop (MSG_DONTWAIT), while the
+        # pipe (multiprocessing.Pipe() is this socket pair under its Connection on Unix) reads replies.
+        self._sock = parent.dup()
         self._pipe = Pipe(parent.detach())
 
     @property
@@ -124,6 +127,11 @@ class WriterProcess:
         assert self._pipe is not None
         return self._pipe
 
+    @property
+    def sock(self) -> socket.socket:
+        assert self._sock is not None
+        return self._sock
+
     def alive(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
@@ -133,6 +141,9 @@ class WriterProcess:
 
     def stop(self, timeout: float = 30.0) -> None:
         """Close the socket; the process finishes its batch and exits."""
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
         if self._pipe is not None:
             self._pipe.close()
             self._pipe = None
