@@ -9,6 +9,7 @@ screens only after its transaction committed (BoardFeed.published)."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable
@@ -39,12 +40,14 @@ def acked(handler: Handler) -> Handler:
     async def wrapper(self: StaffNamespace, sid: str, *args: Any) -> dict[str, Any]:
         _, lang = self.staff.get(sid, (None, "vi"))
         try:
-            # The sign-in behind the socket, checked again: an action never outlives a sign-out,
-            # and a changed role counts at once (the sweep disconnects the socket soon after).
+            # The sign-in behind the socket, checked again: nothing is done for a socket whose
+            # sign-in has ended, and it is disconnected right after this answer (its rooms carry
+            # askers' identities); the page's reconnect is then refused and offers to sign in.
             actor = await self.signed_in(sid)
             if actor is None:
+                if sid in self.credentials:
+                    asyncio.get_running_loop().create_task(self._end(sid))  # after the ack, queued first
                 raise Unauthorized("unauthorized")
-            self.staff[sid] = (actor, lang)
             if len(args) != 1 or not isinstance(args[0], dict):
                 raise ValidationError("not_an_object")
             return await handler(self, sid, actor, args[0])
@@ -71,7 +74,7 @@ class StaffNamespace(socketio.AsyncNamespace):
         super().__init__(namespace)
         self.feed = feed
         self.accounts = accounts
-        self.staff: dict[str, tuple[Actor, str]] = {}
+        self.staff: dict[str, tuple[Actor, str]] = {}  # who each socket connected as, its language
         self.credentials: dict[str, Credential] = {}  # what each socket connected with
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
@@ -96,23 +99,32 @@ class StaffNamespace(socketio.AsyncNamespace):
         self.credentials.pop(sid, None)
 
     async def signed_in(self, sid: str) -> Actor | None:
-        """Who the socket's credential stands for now, if still allowed here; None once it ended."""
+        """Who the socket's credential stands for now; None once it has ended, or when the account's
+        role or department is no longer the one it connected with (its rooms were chosen by them:
+        the head's carry protected identities, a department's its questions)."""
+        connected = self.staff.get(sid)
         actor = await actor_for(self.accounts, self.credentials.get(sid))
-        return actor if actor is not None and actor.role in self.roles else None
+        if actor is None or connected is None or sid not in self.credentials:
+            return None
+        if (actor.role, actor.department) != (connected[0].role, connected[0].department):
+            return None
+        return actor
 
     async def sweep(self) -> int:
         """Disconnect every socket whose sign-in has ended; returns how many."""
         ended = 0
         for sid in list(self.credentials):
             if sid in self.credentials and await self.signed_in(sid) is None:
-                actor = self.staff.get(sid, (None, ""))[0]
-                log.info("%s: closing %s's socket, its sign-in has ended", self.namespace,
-                         actor.name if actor else "?")
-                self.staff.pop(sid, None)
-                self.credentials.pop(sid, None)
-                await self.disconnect(sid)
+                await self._end(sid)
                 ended += 1
         return ended
+
+    async def _end(self, sid: str) -> None:
+        actor = self.staff.pop(sid, (None, ""))[0]
+        if self.credentials.pop(sid, None) is None:
+            return  # already ended, or gone
+        log.info("%s: closing %s's socket, its sign-in has ended", self.namespace, actor.name if actor else "?")
+        await self.disconnect(sid)
 
     async def _enter(self, sid: str, name: str) -> None:
         for joined in list(self.rooms(sid)):

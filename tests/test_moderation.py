@@ -639,10 +639,37 @@ async def test_an_action_after_the_sign_in_ended_is_refused(start_server: Any) -
         assert (await client.call("join", {"session_id": session.id}, namespace="/moderator", timeout=5))["ok"]
         await accounts.revoke_token(issued["id"])
         ack = await client.call("join", {"session_id": session.id}, namespace="/moderator", timeout=5)
-        assert not ack["ok"] and ack["error"]["code"] == "unauthorized", ack
-        namespace = next(ns for ns in server.app[staff_namespaces_key] if ns.namespace == "/moderator")
-        assert await namespace.sweep() == 1
+        assert not ack["ok"] and ack["error"]["code"] == "unauthorized", ack  # answered, then disconnected
         await until(lambda: not client.connected)
+        namespace = next(ns for ns in server.app[staff_namespaces_key] if ns.namespace == "/moderator")
+        assert await namespace.sweep() == 0 and namespace.credentials == {} and namespace.staff == {}
+    finally:
+        if client.connected:
+            await client.disconnect()
+
+
+async def test_a_role_taken_away_closes_the_socket(start_server: Any) -> None:
+    """The head's room carries protected identities: a head made an editor (here in the database, as
+    an administrator would) keeps no socket that joined it."""
+    server = await start_server(staff_recheck_seconds=0.2)
+    session = await server.new_session()
+    accounts: Accounts = server.app[accounts_key]
+    await accounts.add_user("truong_ban", "head", PASSWORD)
+    issued = await accounts.issue_token("truong_ban")
+    client = socketio.AsyncClient(reconnection=False)
+    await client.connect(server.url, namespaces=["/moderator"], transports=["websocket"], wait_timeout=5,
+                         auth={"token": issued["token"]})
+    try:
+        assert (await client.call("join", {"session_id": session.id}, namespace="/moderator", timeout=5))["ok"]
+        async with server.store.write_engine.begin() as conn:
+            await conn.exec_driver_sql("UPDATE users SET role = 'editor' WHERE name = 'truong_ban'")
+        await until(lambda: not client.connected)
+        again = socketio.AsyncClient(reconnection=False)  # a new socket joins the editors' room instead
+        await again.connect(server.url, namespaces=["/moderator"], transports=["websocket"], wait_timeout=5,
+                            auth={"token": issued["token"]})
+        joined = await again.call("join", {"session_id": session.id}, namespace="/moderator", timeout=5)
+        assert joined["ok"] and joined["me"]["role"] == "editor"
+        await again.disconnect()
     finally:
         if client.connected:
             await client.disconnect()
