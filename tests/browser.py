@@ -95,6 +95,17 @@ async def fill_question(page: Page, *, name: str = "Nguyễn Văn An", address: 
         await page.uncheck("#f-consent")
 
 
+async def log_in(page: Page, name: str, password: str, path: str, ready: str | None = None) -> None:
+    """On /login?next=PATH (already open): sign in, land on `path`, wait for `ready` there."""
+    await page.fill("#login-name", name)
+    await page.fill("#login-password", password)
+    async with page.expect_navigation():
+        await page.click("#login-submit")
+    assert page.url.endswith(path), page.url
+    if ready:
+        await page.wait_for_selector(ready, state="attached", timeout=10000)
+
+
 async def screenshot(page: Page, name: str, *, full_page: bool = True) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / name

@@ -20,7 +20,7 @@ from moderation.consent import Channel
 from moderation.sessions import SessionState
 from moderation.submission import parse_submission
 from server.keys import accounts_key
-from tests.browser import DESKTOP, PHONE, RECEIPT, Viewer, fill_question, js, open_viewer, screenshot
+from tests.browser import DESKTOP, PHONE, RECEIPT, Viewer, fill_question, js, log_in, open_viewer, screenshot
 from tests.conftest import RunningServer, valid_payload
 
 pytestmark = pytest.mark.browser
@@ -111,13 +111,7 @@ async def sign_in(browser: Browser, server: RunningServer, name: str, role: str,
                   viewport: dict[str, int]) -> Viewer:
     await server.app[accounts_key].add_user(name, role, PASSWORD)
     viewer = await visit(browser, f"{server.url}/login?next={path}", viewport=viewport, wait_joined=False)
-    page = viewer.page
-    await page.fill("#login-name", name)
-    await page.fill("#login-password", PASSWORD)
-    async with page.expect_navigation():
-        await page.click("#login-submit")
-    assert page.url.endswith(path), page.url
-    await page.wait_for_selector(ready, state="attached", timeout=10000)
+    await log_in(viewer.page, name, PASSWORD, path, ready)
     return viewer
 
 

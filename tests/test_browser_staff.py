@@ -20,7 +20,7 @@ from moderation.consent import Channel
 from moderation.sessions import SessionState
 from moderation.submission import parse_submission
 from server.keys import accounts_key
-from tests.browser import DESKTOP, PHONE, Viewer, fill_question, js, open_viewer, screenshot
+from tests.browser import DESKTOP, PHONE, Viewer, fill_question, js, log_in, open_viewer, screenshot
 from tests.conftest import RunningServer, valid_payload
 
 pytestmark = pytest.mark.browser
@@ -45,14 +45,7 @@ async def sign_in(browser: Browser, server: RunningServer, name: str, path: str,
     """A staff member's own browser: signs in on /login and lands on `path`."""
     viewer = await open_viewer(browser, f"{server.url}/login?next={path}", viewport=viewport or CONSOLE,
                                wait_joined=False)
-    page = viewer.page
-    await page.fill("#login-name", name)
-    await page.fill("#login-password", PASSWORD)
-    async with page.expect_navigation():
-        await page.click("#login-submit")
-    assert page.url.endswith(path), page.url
-    if ready:
-        await page.wait_for_selector(ready, state="attached", timeout=10000)
+    await log_in(viewer.page, name, PASSWORD, path, ready)
     return viewer
 
 
