@@ -581,7 +581,28 @@ async def test_sign_in_redirects_only_within_the_site(server: RunningServer, htt
             assert r.status == 303 and r.headers["Location"] == expected
 
 
-async def test_staff_sockets_end_with_their_sign_in(start_server: Any, http: aiohttp.ClientSession) -> None:
+@pytest.fixture
+async def console_socket() -> AsyncIterator[Callable[..., Awaitable[tuple[socketio.AsyncClient, dict[str, Any]]]]]:
+    """A staff socket on /moderator (`headers` with the cookie, or `auth` with a token) that has
+    joined a session: (client, the join's answer); disconnected at the end."""
+    clients: list[socketio.AsyncClient] = []
+
+    async def open_console(server: RunningServer, session_id: int,
+                           **how: Any) -> tuple[socketio.AsyncClient, dict[str, Any]]:
+        client = socketio.AsyncClient(reconnection=False)
+        clients.append(client)
+        await client.connect(server.url, namespaces=["/moderator"], transports=["websocket"], wait_timeout=5, **how)
+        ack: dict[str, Any] = await client.call("join", {"session_id": session_id}, namespace="/moderator", timeout=5)
+        return client, ack
+
+    yield open_console
+    for client in clients:
+        if client.connected:
+            await client.disconnect()
+
+
+async def test_staff_sockets_end_with_their_sign_in(start_server: Any, console_socket: Any,
+                                                    http: aiohttp.ClientSession) -> None:
     """A console left open must not outlive its sign-in: sign-out closes it at once; a token revoked
     or an account disabled elsewhere (the CLI, another node) closes it at the next check; until
     then no action of it is carried out."""
@@ -589,66 +610,48 @@ async def test_staff_sockets_end_with_their_sign_in(start_server: Any, http: aio
     session = await server.new_session()
     accounts: Accounts = server.app[accounts_key]
     await accounts.add_user("bien_tap", "editor", PASSWORD)
-    clients: list[socketio.AsyncClient] = []
 
-    async def console(**how: Any) -> socketio.AsyncClient:
-        client = socketio.AsyncClient(reconnection=False)
-        await client.connect(server.url, namespaces=["/moderator"], transports=["websocket"], wait_timeout=5, **how)
-        clients.append(client)
-        ack = await client.call("join", {"session_id": session.id}, namespace="/moderator", timeout=5)
-        assert ack["ok"], ack
-        return client
+    # signed in with the cookie, then signed out: the open console closes with the sign-in
+    await sign_in(http, server.url, "bien_tap", PASSWORD)
+    cookie = next(c.value for c in http.cookie_jar if c.key == "doithoai_staff")
+    browser, joined = await console_socket(server, session.id, headers={"Cookie": f"doithoai_staff={cookie}"})
+    assert joined["ok"], joined
+    async with http.get(f"{server.url}/staff") as resp:
+        csrf = re.search(r'name="csrf-token" content="([^"]+)"', await resp.text())
+    assert csrf
+    async with http.post(f"{server.url}/logout", data={"csrf": csrf.group(1)}, allow_redirects=False) as resp:
+        assert resp.status == 303
+    await until(lambda: not browser.connected)
+    again = socketio.AsyncClient(reconnection=False)
+    with pytest.raises(socketio.exceptions.ConnectionError):  # what the page's reconnect meets
+        await again.connect(server.url, namespaces=["/moderator"], transports=["websocket"], wait_timeout=5,
+                            headers={"Cookie": f"doithoai_staff={cookie}"})
 
-    try:
-        # signed in with the cookie, then signed out: the open console closes with the sign-in
-        await sign_in(http, server.url, "bien_tap", PASSWORD)
-        cookie = next(c.value for c in http.cookie_jar if c.key == "doithoai_staff")
-        browser = await console(headers={"Cookie": f"doithoai_staff={cookie}"})
-        async with http.get(f"{server.url}/staff") as resp:
-            csrf = re.search(r'name="csrf-token" content="([^"]+)"', await resp.text())
-        assert csrf
-        async with http.post(f"{server.url}/logout", data={"csrf": csrf.group(1)}, allow_redirects=False) as resp:
-            assert resp.status == 303
-        await until(lambda: not browser.connected)
-        again = socketio.AsyncClient(reconnection=False)
-        with pytest.raises(socketio.exceptions.ConnectionError):  # what the page's reconnect meets
-            await again.connect(server.url, namespaces=["/moderator"], transports=["websocket"], wait_timeout=5,
-                                headers={"Cookie": f"doithoai_staff={cookie}"})
-
-        # an API token revoked from elsewhere: closed at the next check
-        issued = await accounts.issue_token("bien_tap")
-        script = await console(auth={"token": issued["token"]})
-        await accounts.revoke_token(issued["id"])
-        await until(lambda: not script.connected)
-    finally:
-        for client in clients:
-            if client.connected:
-                await client.disconnect()
+    # an API token revoked from elsewhere: closed at the next check
+    issued = await accounts.issue_token("bien_tap")
+    script, joined = await console_socket(server, session.id, auth={"token": issued["token"]})
+    assert joined["ok"], joined
+    await accounts.revoke_token(issued["id"])
+    await until(lambda: not script.connected)
 
 
-async def test_an_action_after_the_sign_in_ended_is_refused(start_server: Any) -> None:
+async def test_an_action_after_the_sign_in_ended_is_refused(start_server: Any, console_socket: Any) -> None:
     server = await start_server(staff_recheck_seconds=3600)  # no sweep during the test: the action's own check
     session = await server.new_session()
     accounts: Accounts = server.app[accounts_key]
     await accounts.add_user("bien_tap", "editor", PASSWORD)
     issued = await accounts.issue_token("bien_tap")
-    client = socketio.AsyncClient(reconnection=False)
-    await client.connect(server.url, namespaces=["/moderator"], transports=["websocket"], wait_timeout=5,
-                         auth={"token": issued["token"]})
-    try:
-        assert (await client.call("join", {"session_id": session.id}, namespace="/moderator", timeout=5))["ok"]
-        await accounts.revoke_token(issued["id"])
-        ack = await client.call("join", {"session_id": session.id}, namespace="/moderator", timeout=5)
-        assert not ack["ok"] and ack["error"]["code"] == "unauthorized", ack  # answered, then disconnected
-        await until(lambda: not client.connected)
-        namespace = next(ns for ns in server.app[staff_namespaces_key] if ns.namespace == "/moderator")
-        assert await namespace.sweep() == 0 and namespace.credentials == {} and namespace.staff == {}
-    finally:
-        if client.connected:
-            await client.disconnect()
+    client, joined = await console_socket(server, session.id, auth={"token": issued["token"]})
+    assert joined["ok"], joined
+    await accounts.revoke_token(issued["id"])
+    ack = await client.call("join", {"session_id": session.id}, namespace="/moderator", timeout=5)
+    assert not ack["ok"] and ack["error"]["code"] == "unauthorized", ack  # answered, then disconnected
+    await until(lambda: not client.connected)
+    namespace = next(ns for ns in server.app[staff_namespaces_key] if ns.namespace == "/moderator")
+    assert await namespace.sweep() == 0 and namespace.staff == {}  # nothing kept of the ended socket
 
 
-async def test_a_role_taken_away_closes_the_socket(start_server: Any) -> None:
+async def test_a_role_taken_away_closes_the_socket(start_server: Any, console_socket: Any) -> None:
     """The head's room carries protected identities: a head made an editor (here in the database, as
     an administrator would) keeps no socket that joined it."""
     server = await start_server(staff_recheck_seconds=0.2)
@@ -656,20 +659,10 @@ async def test_a_role_taken_away_closes_the_socket(start_server: Any) -> None:
     accounts: Accounts = server.app[accounts_key]
     await accounts.add_user("truong_ban", "head", PASSWORD)
     issued = await accounts.issue_token("truong_ban")
-    client = socketio.AsyncClient(reconnection=False)
-    await client.connect(server.url, namespaces=["/moderator"], transports=["websocket"], wait_timeout=5,
-                         auth={"token": issued["token"]})
-    try:
-        assert (await client.call("join", {"session_id": session.id}, namespace="/moderator", timeout=5))["ok"]
-        async with server.store.write_engine.begin() as conn:
-            await conn.exec_driver_sql("UPDATE users SET role = 'editor' WHERE name = 'truong_ban'")
-        await until(lambda: not client.connected)
-        again = socketio.AsyncClient(reconnection=False)  # a new socket joins the editors' room instead
-        await again.connect(server.url, namespaces=["/moderator"], transports=["websocket"], wait_timeout=5,
-                            auth={"token": issued["token"]})
-        joined = await again.call("join", {"session_id": session.id}, namespace="/moderator", timeout=5)
-        assert joined["ok"] and joined["me"]["role"] == "editor"
-        await again.disconnect()
-    finally:
-        if client.connected:
-            await client.disconnect()
+    client, joined = await console_socket(server, session.id, auth={"token": issued["token"]})
+    assert joined["ok"] and joined["me"]["role"] == "head", joined
+    async with server.store.write_engine.begin() as conn:
+        await conn.exec_driver_sql("UPDATE users SET role = 'editor' WHERE name = 'truong_ban'")
+    await until(lambda: not client.connected)
+    _, joined = await console_socket(server, session.id, auth={"token": issued["token"]})  # a new socket joins
+    assert joined["ok"] and joined["me"]["role"] == "editor"                              # the editors' room
