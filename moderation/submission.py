@@ -7,7 +7,8 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from enum import Enum
+from typing import Any, TypeVar
 
 from .asker import Asker, AskerKind, NameShown, normalize_phone
 from .consent import CONSENT_TEXTS, CURRENT_CONSENT
@@ -52,12 +53,27 @@ class Submission:
 # not found (or unhashable) still goes through the class, so errors and edge cases stay the enum's.
 _KINDS: dict[Any, AskerKind] = {m.value: m for m in AskerKind}
 _SHOWN: dict[Any, NameShown] = {m.value: m for m in NameShown}
+Choice = TypeVar("Choice", bound=Enum)
 
 
 def _rebuild(session_id: int, key: str, kind: str, name: str, address: str, phone: str, name_shown: str,
              field: str | None, text: str, consent_version: str, channel: str) -> Submission:
     asker = Asker(_KINDS[kind], name, address, phone, _SHOWN[name_shown])
     return Submission(session_id, key, asker, field, text, consent_version, channel)
+
+
+def _choice(members: dict[Any, Choice], enum: type[Choice], raw: Any, default: Choice, field: str,
+            problems: Problems) -> Choice:
+    """The member `raw` names: by dict lookup first (calling an enum class costs ~0.3 µs), then by the
+    enum itself (a member given as such); else `bad_choice` on `field`, and `default`."""
+    try:
+        return members[raw]
+    except (KeyError, TypeError):
+        try:
+            return enum(raw)
+        except ValueError:
+            problems.add("bad_choice", field)
+            return default
 
 
 def _str(value: Any) -> str:
@@ -129,24 +145,9 @@ def parse_submission(payload: Any, *, channel: str, session_fields: list[str] | 
     if not isinstance(raw_asker, dict):
         problems.add("required", "asker")
         raw_asker = {}
-    raw_kind = raw_asker.get("kind", "person")
-    try:
-        kind = _KINDS[raw_kind]
-    except (KeyError, TypeError):
-        try:
-            kind = AskerKind(raw_kind)
-        except ValueError:
-            problems.add("bad_choice", "asker.kind")
-            kind = AskerKind.PERSON
-    raw_shown = raw_asker.get("name_shown") or NameShown.SHORT
-    try:
-        name_shown = _SHOWN[raw_shown]
-    except (KeyError, TypeError):
-        try:
-            name_shown = NameShown(raw_shown)
-        except ValueError:
-            problems.add("bad_choice", "asker.name_shown")
-            name_shown = NameShown.SHORT
+    kind = _choice(_KINDS, AskerKind, raw_asker.get("kind", "person"), AskerKind.PERSON, "asker.kind", problems)
+    name_shown = _choice(_SHOWN, NameShown, raw_asker.get("name_shown") or NameShown.SHORT, NameShown.SHORT,
+                         "asker.name_shown", problems)
 
     name = clean_line(_str(raw_asker.get("name")))
     address = clean_line(_str(raw_asker.get("address")))
