@@ -13,6 +13,7 @@ import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -38,14 +39,15 @@ Handler = Callable[..., Awaitable[dict[str, Any]]]
 def acked(handler: Handler) -> Handler:
     @functools.wraps(handler)
     async def wrapper(self: StaffNamespace, sid: str, *args: Any) -> dict[str, Any]:
-        _, lang = self.staff.get(sid, (None, "vi"))
+        connected = self.staff.get(sid)
+        lang = connected.lang if connected else "vi"
         try:
             # The sign-in behind the socket, checked again: nothing is done for a socket whose
             # sign-in has ended, and it is disconnected right after this answer (its rooms carry
             # askers' identities); the page's reconnect is then refused and offers to sign in.
             actor = await self.signed_in(sid)
             if actor is None:
-                if sid in self.credentials:
+                if connected is not None:
                     asyncio.get_running_loop().create_task(self._end(sid))  # after the ack, queued first
                 raise Unauthorized("unauthorized")
             if len(args) != 1 or not isinstance(args[0], dict):
@@ -67,6 +69,13 @@ def acked(handler: Handler) -> Handler:
     return wrapper
 
 
+@dataclass(frozen=True)
+class StaffSocket:
+    actor: Actor  # who it connected as: its rooms were chosen by the role and department
+    lang: str
+    credential: Credential  # what it connected with, checked again while it stays
+
+
 class StaffNamespace(socketio.AsyncNamespace):
     roles: frozenset[Role] = frozenset()
 
@@ -74,8 +83,7 @@ class StaffNamespace(socketio.AsyncNamespace):
         super().__init__(namespace)
         self.feed = feed
         self.accounts = accounts
-        self.staff: dict[str, tuple[Actor, str]] = {}  # who each socket connected as, its language
-        self.credentials: dict[str, Credential] = {}  # what each socket connected with
+        self.staff: dict[str, StaffSocket] = {}
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         request: web.Request = environ["aiohttp.request"]
@@ -90,40 +98,40 @@ class StaffNamespace(socketio.AsyncNamespace):
         if actor.role not in self.roles:
             raise socketio.exceptions.ConnectionRefusedError({"code": "forbidden"})
         lang = auth.get("lang") if isinstance(auth, dict) else None
-        self.staff[sid] = (actor, lang_of(lang or request.cookies.get("lang")))
         assert given is not None
-        self.credentials[sid] = given
+        self.staff[sid] = StaffSocket(actor, lang_of(lang or request.cookies.get("lang")), given)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         self.staff.pop(sid, None)
-        self.credentials.pop(sid, None)
 
     async def signed_in(self, sid: str) -> Actor | None:
         """Who the socket's credential stands for now; None once it has ended, or when the account's
         role or department is no longer the one it connected with (its rooms were chosen by them:
         the head's carry protected identities, a department's its questions)."""
         connected = self.staff.get(sid)
-        actor = await actor_for(self.accounts, self.credentials.get(sid))
-        if actor is None or connected is None or sid not in self.credentials:
+        if connected is None:
             return None
-        if (actor.role, actor.department) != (connected[0].role, connected[0].department):
+        actor = await actor_for(self.accounts, connected.credential)
+        if actor is None or sid not in self.staff:  # ended, or the socket went meanwhile
+            return None
+        if (actor.role, actor.department) != (connected.actor.role, connected.actor.department):
             return None
         return actor
 
     async def sweep(self) -> int:
         """Disconnect every socket whose sign-in has ended; returns how many."""
         ended = 0
-        for sid in list(self.credentials):
-            if sid in self.credentials and await self.signed_in(sid) is None:
+        for sid in list(self.staff):
+            if sid in self.staff and await self.signed_in(sid) is None:
                 await self._end(sid)
                 ended += 1
         return ended
 
     async def _end(self, sid: str) -> None:
-        actor = self.staff.pop(sid, (None, ""))[0]
-        if self.credentials.pop(sid, None) is None:
+        ended = self.staff.pop(sid, None)
+        if ended is None:
             return  # already ended, or gone
-        log.info("%s: closing %s's socket, its sign-in has ended", self.namespace, actor.name if actor else "?")
+        log.info("%s: closing %s's socket, its sign-in has ended", self.namespace, ended.actor.name)
         await self.disconnect(sid)
 
     async def _enter(self, sid: str, name: str) -> None:
