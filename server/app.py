@@ -193,11 +193,7 @@ async def _sweep_staff_sockets(namespaces: list[StaffNamespace], every: float) -
     revoked or disabled from the command line (StaffNamespace.sweep)."""
     while True:
         await asyncio.sleep(every)
-        for namespace in namespaces:
-            try:
-                await namespace.sweep()
-            except Exception:  # the store unreachable for a moment: try again next time
-                log.exception("checking staff sign-ins failed")
+        await StaffNamespace.sweep_all(namespaces)
 
 
 def _media(settings: Settings, sio: socketio.AsyncServer) -> Media:

@@ -127,6 +127,15 @@ class StaffNamespace(socketio.AsyncNamespace):
                 ended += 1
         return ended
 
+    @staticmethod
+    async def sweep_all(namespaces: list[StaffNamespace]) -> None:
+        """`sweep` each namespace; one whose store read fails is tried again at the next sweep."""
+        for namespace in namespaces:
+            try:
+                await namespace.sweep()
+            except Exception:
+                log.exception("checking staff sign-ins on %s failed", namespace.namespace)
+
     async def _end(self, sid: str) -> None:
         ended = self.staff.pop(sid, None)
         if ended is None:

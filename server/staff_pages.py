@@ -6,7 +6,6 @@ sees it, so a production switcher's browser source needs no account."""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 from urllib.parse import quote
 
@@ -29,12 +28,12 @@ from .keys import (
     staff_namespaces_key,
     watch_key,
 )
+from .moderator import StaffNamespace
 from .pages import render
 from .ratelimit import RateLimiter
 from .security import client_ip, origin_allowed
 from .stream_api import stream_links
 
-log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 # Sign-in attempts per address: enough for a board sharing one office NAT, not for guessing.
 sign_in_limit: web.AppKey[RateLimiter] = web.AppKey("sign_in_limit")
@@ -108,11 +107,8 @@ async def logout(request: web.Request) -> web.Response:
         if not request.app[staff_csrf_key].check(cookie, form.get("csrf")):
             raise web.HTTPForbidden(text=message("csrf", request_lang(request)))
         await request.app[accounts_key].sign_out(cookie, actor)
-        try:
-            for namespace in request.app[staff_namespaces_key]:  # this sign-in's open consoles, at once
-                await namespace.sweep()
-        except Exception:  # the sign-out is committed; the periodic check closes them instead
-            log.exception("closing the signed-out sockets failed")
+        # this sign-in's open consoles, at once (a failed check does not undo the committed sign-out)
+        await StaffNamespace.sweep_all(request.app[staff_namespaces_key])
     response = web.HTTPSeeOther("/login")
     response.del_cookie(STAFF_COOKIE, path="/")
     raise response
