@@ -162,13 +162,16 @@ class Programme:
                     keyframe = packet.is_keyframe
                     if keyframe:
                         data = headers + data
-                    self.loop.call_soon_threadsafe(self.relay.video, data, packet.pts, keyframe)
+                    # an encoder fed stamped frames stamps its packets; WebRTC cannot time one without
+                    if packet.pts is not None:
+                        self.loop.call_soon_threadsafe(self.relay.video, data, packet.pts, keyframe)
                     hls.mux(packet)
                 sound.pts, sound.time_base = tick * SAMPLES_PER_TICK, AUDIO_TB
                 for packet in aac.encode(sound):
                     hls.mux(packet)
                 for packet in opus.encode(sound):
-                    self.loop.call_soon_threadsafe(self.relay.audio, bytes(packet), packet.pts)
+                    if packet.pts is not None:
+                        self.loop.call_soon_threadsafe(self.relay.audio, bytes(packet), packet.pts)
                 self.frames += 1
                 tick += 1
         finally:

@@ -115,6 +115,8 @@ class Pull:
                 if self._stopping.is_set():
                     return
                 for frame in packet.decode():
+                    if not isinstance(frame, (av.VideoFrame, av.AudioFrame)):
+                        continue  # only video and audio streams are demuxed: no subtitle comes here
                     if not live and frame.time is not None:  # a file: play it at its own speed
                         first = frame.time if first is None else first
                         ahead = (frame.time - first) - (time.monotonic() - started)
@@ -122,5 +124,5 @@ class Pull:
                             self._stopping.wait(ahead)
                     if isinstance(frame, av.VideoFrame):
                         self.feed.put_picture(frame)
-                    elif isinstance(frame, av.AudioFrame):
+                    else:
                         self.feed.put_sound(frame)

@@ -53,7 +53,8 @@ def _top_luma(frame: av.VideoFrame) -> np.ndarray:
     """The top 20 rows of luma, 1280 wide, without converting the rest of the frame when possible."""
     if frame.format.name in _LUMA_FIRST:
         plane = frame.planes[0]
-        data = np.frombuffer(plane, dtype=np.uint8, count=BLOCK * plane.line_size)
+        # memoryview: a plane is a buffer, which numpy's stubs for Python 3.11 only accept as a memoryview
+        data = np.frombuffer(memoryview(plane), dtype=np.uint8, count=BLOCK * plane.line_size)
         return data.reshape(BLOCK, plane.line_size)[:, :WIDTH]
     return frame.to_ndarray(format="gray")[:BLOCK, :WIDTH]
 

@@ -58,7 +58,7 @@ def plane_views(frame: av.VideoFrame) -> list[np.ndarray]:
     """Writable numpy views of a planar frame's planes (the frame's own memory, so no extra copy)."""
     views = []
     for plane in frame.planes:
-        data = np.frombuffer(plane, dtype=np.uint8)
+        data = np.frombuffer(memoryview(plane), dtype=np.uint8)  # a memoryview of the plane: still its memory
         views.append(data.reshape(plane.height, plane.line_size)[:, :plane.width])
     return views
 
