@@ -132,7 +132,8 @@ def make_app(questions: int = 5, session_id: int = 1, json_impl: str = "stdlib")
 
     @sio.on("action", namespace="/moderator")
     async def mod_action(sid: str, data: Any) -> dict[str, Any]:
-        q = store.get(data.get("question_id")) if isinstance(data, dict) else None
+        question_id = data.get("question_id") if isinstance(data, dict) else None
+        q = store.get(question_id) if isinstance(question_id, int) else None
         if q is None:
             return {"ok": False, "error": {"code": "not_found", "message": "", "field": "question_id"}}
         if data.get("version") != q.version:

@@ -456,7 +456,7 @@ def summarise(per_client: list[list[float | None]], extras: int, n_actions: int)
     expected = len(per_client) * n_actions
     last = []
     for k in range(n_actions):
-        col = [row[k] for row in per_client if row[k] is not None]
+        col = [latency for row in per_client if (latency := row[k]) is not None]
         if col:
             last.append(max(col) * 1000.0)
     return {
@@ -604,15 +604,15 @@ async def run_load(args: argparse.Namespace, server: Server, workdir: Path) -> d
     per_mod: list[list[float | None]] = []
     m_extras: list[dict[str, Any]] = []
     for listener in mod_listeners:
-        row: list[float | None] = [None] * len(sends)
+        mod_row: list[float | None] = [None] * len(sends)
         for t, v in listener.arrivals:
             i = by_version.get(v) if v is not None else None
-            if i is None or row[i] is not None:
+            if i is None or mod_row[i] is not None:
                 k, ms = locate(t, t_sends)
                 m_extras.append({"version": v, "after_action": k, "ms_after_send": round(ms, 1)})
             else:
-                row[i] = t - t_sends[i]
-        per_mod.append(row)
+                mod_row[i] = t - t_sends[i]
+        per_mod.append(mod_row)
     extras_detail = {
         "viewer_matching": "order" if by_broadcast is None else "broadcast",
         "viewers": [
@@ -625,12 +625,12 @@ async def run_load(args: argparse.Namespace, server: Server, workdir: Path) -> d
     acks = sorted(s["ack_ms"] for s in sends)
     other_events: dict[str, int] = {}
     for part in parts:
-        for k, v in part["other_events"].items():
-            other_events[k] = other_events.get(k, 0) + v
+        for event, count in part["other_events"].items():
+            other_events[event] = other_events.get(event, 0) + count
     mod_other: dict[str, int] = {}
     for listener in mod_listeners:
-        for k, v in listener.other.items():
-            mod_other[k] = mod_other.get(k, 0) + v
+        for event, count in listener.other.items():
+            mod_other[event] = mod_other.get(event, 0) + count
     server_cpu = tree_delta(cpu0, cpu1)
     gen_cpu = sum(p["cpu_s"] for p in parts)
     me_cpu = me1 - me0

@@ -208,7 +208,8 @@ class Listener:
         if name == "question" and args and isinstance(args[0], dict):
             body = args[0]
             # viewers get the public dict; staff get {question: {...}, cursor}
-            q = body.get("question") if isinstance(body.get("question"), dict) else body
+            inner = body.get("question")
+            q = inner if isinstance(inner, dict) else body
             if q.get("id") == self.target_id:
                 self.arrivals.append(t)
                 if len(self.arrivals) == self.expect:

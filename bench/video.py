@@ -54,6 +54,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -149,7 +150,7 @@ class Meter:
         return out
 
 
-def wait_quiet(limit_s: float, exclude: list[int | None], idle_cores: float = 0.35) -> float:
+def wait_quiet(limit_s: float, exclude: Sequence[int | None], idle_cores: float = 0.35) -> float:
     """Wait (at most limit_s) until the machine, apart from `exclude` (the servers under test, which
     run an encode all the time), uses less than idle_cores over one second; return the last figure."""
     deadline = time.monotonic() + limit_s
@@ -417,7 +418,7 @@ def decode_segment(data: bytes) -> list[tuple[int, int, bool] | None]:
     from stream.stamp import read_stamp
 
     out: list[tuple[int, int, bool] | None] = []
-    with av.open(io.BytesIO(data), format="mpegts") as container:
+    with av.open(io.BytesIO(data), "r", format="mpegts") as container:
         for frame in container.decode(video=0):
             s = read_stamp(frame)
             out.append((s.time_ms, s.frame, s.slate) if s else None)
@@ -723,6 +724,7 @@ async def part_fanout(
             start_helper, "baseline", workdir, ["video_baseline.py", "--codec", args.baseline_codec]
         )
         base_url = f"{base_server.base_url}/whep"
+        base_pid = base_server.proc.pid
         for rnd in range(args.fanout_rounds):
             await d.set_feed(http, "test")
             for n in counts:
@@ -747,7 +749,7 @@ async def part_fanout(
                     n,
                     base_url,
                     "-",
-                    lambda: base_server.proc.pid,  # type: ignore[union-attr]
+                    lambda: base_pid,
                     args,
                     workdir,
                     http,
@@ -1142,7 +1144,10 @@ async def run_all(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             await d.wait_state(http, "live", 30)
             say(f"doithoai on {d.server.base_url}, session {d.session_id}, media worker pid {d.worker}")
             if args.renice_worker:  # an experiment: does a lower priority for the encode help intake?
-                os.setpriority(os.PRIO_PROCESS, d.worker, args.renice_worker)
+                worker = d.worker
+                if worker is None:
+                    raise SystemExit("--renice-worker: the server runs no media worker")
+                os.setpriority(os.PRIO_PROCESS, worker, args.renice_worker)
                 say(f"media worker reniced to {args.renice_worker}")
             for part in parts:
                 started = time.monotonic()

@@ -9,7 +9,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Error, Page, Playwright
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Error,
+    Page,
+    Playwright,
+    ViewportSize,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = [
@@ -21,8 +29,8 @@ LAUNCH_ARGS = [
     "--no-first-run",
 ]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 800}
+PHONE: ViewportSize = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 RECEIPT = re.compile(r"^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$")
 
 
@@ -47,7 +55,7 @@ class Viewer:
         return [e for e in self.errors if "WebSocket connection to" not in e]
 
 
-async def open_viewer(browser: Browser, url: str, *, viewport: dict[str, int] | None = None,
+async def open_viewer(browser: Browser, url: str, *, viewport: ViewportSize | None = None,
                       javascript: bool = True, locale: str = "vi-VN", wait_joined: bool = True,
                       context: BrowserContext | None = None,
                       before: Callable[[Page], Awaitable[None]] | None = None) -> Viewer:

@@ -17,7 +17,8 @@ from tests.conftest import free_port
 
 
 def _bin(name: str) -> str:
-    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}")) or ([shutil.which(name)] if shutil.which(name) else [])
+    on_path = shutil.which(name)
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}")) or ([on_path] if on_path else [])
     if not found:
         raise RuntimeError(f"PostgreSQL's {name} not found: `make test` installs Debian's postgresql")
     return str(found[-1])

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page
+from playwright.async_api import Browser, BrowserContext, Page, ViewportSize
 
 from moderation.consent import Channel
 from moderation.sessions import SessionState
@@ -29,20 +29,20 @@ AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 FAILING_IMPACTS = ("serious", "critical")
 PASSWORD = "mật khẩu đủ dài 123"
-CONSOLE = {"width": 1440, "height": 900}
+CONSOLE: ViewportSize = {"width": 1440, "height": 900}
 QUESTION = "Xin hỏi thời hạn giải quyết hồ sơ cấp giấy chứng nhận quyền sử dụng đất lần đầu là bao nhiêu ngày?"
 
 
 # ---- helpers ----
 
-async def new_person(browser: Browser, viewport: dict[str, int] | None = None) -> BrowserContext:
+async def new_person(browser: Browser, viewport: ViewportSize | None = None) -> BrowserContext:
     """A browser context that lets axe in: the pages' CSP (script-src 'self') would refuse the inline
     script that add_script_tag makes, so this context alone bypasses it. Nothing else changes."""
     return await browser.new_context(viewport=viewport or PHONE, locale="vi-VN", device_scale_factor=1,
                                      bypass_csp=True)
 
 
-async def visit(browser: Browser, url: str, *, viewport: dict[str, int] | None = None,
+async def visit(browser: Browser, url: str, *, viewport: ViewportSize | None = None,
                 wait_joined: bool = True) -> Viewer:
     context = await new_person(browser, viewport)
     return await open_viewer(browser, url, context=context, wait_joined=wait_joined)
@@ -108,7 +108,7 @@ async def public_questions(server: RunningServer, session_id: int) -> None:
 
 
 async def sign_in(browser: Browser, server: RunningServer, name: str, role: str, path: str, ready: str,
-                  viewport: dict[str, int]) -> Viewer:
+                  viewport: ViewportSize) -> Viewer:
     await server.app[accounts_key].add_user(name, role, PASSWORD)
     viewer = await visit(browser, f"{server.url}/login?next={path}", viewport=viewport, wait_joined=False)
     await log_in(viewer.page, name, PASSWORD, path, ready)
@@ -393,7 +393,7 @@ async def tab(page: Page, key: str = "Tab") -> dict[str, Any]:
 
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
 async def test_question_form_with_the_keyboard_alone(server: RunningServer, browser: Browser,
-                                                     viewport: dict[str, int]) -> None:
+                                                     viewport: ViewportSize) -> None:
     session = await server.new_session(fields=["Đất đai", "Giao thông"])
     viewer = await visit(browser, f"{server.url}/s/{session.id}", viewport=viewport)
     page = viewer.page

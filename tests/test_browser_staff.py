@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Page, WebSocketRoute
+from playwright.async_api import Browser, Page, ViewportSize, WebSocketRoute
 
 from moderation.consent import Channel
 from moderation.sessions import SessionState
@@ -27,9 +27,9 @@ pytestmark = pytest.mark.browser
 
 PASSWORD = "mật khẩu đủ dài 123"
 DOCS_SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
-CONSOLE = {"width": 1440, "height": 900}
-CHAIR = {"width": 1280, "height": 800}
-BROADCAST = {"width": 1920, "height": 1080}
+CONSOLE: ViewportSize = {"width": 1440, "height": 900}
+CHAIR: ViewportSize = {"width": 1280, "height": 800}
+BROADCAST: ViewportSize = {"width": 1920, "height": 1080}
 QUESTION = ("Xin hỏi thời hạn giải quyết hồ sơ cấp giấy chứng nhận quyền sử dụng đất lần đầu tại quận Ngô Quyền "
             "là bao nhiêu ngày làm việc?")
 PHONE_NUMBER = "0912 345 678"
@@ -41,7 +41,7 @@ async def add_staff(server: RunningServer, name: str, role: str, department: str
 
 
 async def sign_in(browser: Browser, server: RunningServer, name: str, path: str, *,
-                  viewport: dict[str, int] | None = None, ready: str | None = None) -> Viewer:
+                  viewport: ViewportSize | None = None, ready: str | None = None) -> Viewer:
     """A staff member's own browser: signs in on /login and lands on `path`."""
     viewer = await open_viewer(browser, f"{server.url}/login?next={path}", viewport=viewport or CONSOLE,
                                wait_joined=False)

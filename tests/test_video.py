@@ -93,10 +93,10 @@ async def segment_probe(studio: Studio, name: str) -> dict[str, Any]:
     assert status == 200
     assert headers["Content-Type"] == "video/mp2t"
     assert "immutable" in headers["Cache-Control"]
-    with av.open(io.BytesIO(body), format="mpegts") as container:
+    with av.open(io.BytesIO(body), "r", format="mpegts") as container:
         video = container.streams.video[0]
         audio = container.streams.audio[0]
-        probe = {"codec": video.codec_context.name, "profile": video.codec_context.profile,
+        probe: dict[str, Any] = {"codec": video.codec_context.name, "profile": video.codec_context.profile,
                  "size": (video.codec_context.width, video.codec_context.height),
                  "audio": (audio.codec_context.name, audio.codec_context.sample_rate)}
         frames = list(container.decode(video=0))
@@ -109,8 +109,8 @@ async def segment_probe(studio: Studio, name: str) -> dict[str, Any]:
 
 async def test_test_pattern_reaches_hls(studio: Studio) -> None:
     assert (await studio.get(f"/live/{studio.id}/index.m3u8"))[0] == 404  # no feed chosen yet
-    status, body = await studio.set_feed("test")
-    assert status == 200 and body["feed"] == "test" and body["publish_token"] == studio.publish_token
+    status, reply = await studio.set_feed("test")
+    assert status == 200 and reply["feed"] == "test" and reply["publish_token"] == studio.publish_token
     await studio.wait_state("live")
     async with studio.http.get(f"{studio.server.url}/api/v1/sessions/{studio.id}/stream") as response:
         assert (await response.json())["state"] == "live"
@@ -169,8 +169,7 @@ async def test_whep_viewers_share_the_encode(studio: Studio) -> None:
 
     players = [await play(studio.http, studio.whep, studio.watch_token) for _ in range(3)]
     try:
-        for player in players:
-            await wait_for(lambda p=player: len(p.stamps) >= 25 and p.audio_frames >= 10, 20)
+        await wait_for(lambda: all(len(p.stamps) >= 25 and p.audio_frames >= 10 for p in players), 20)
         for player in players:
             assert player.sizes == {(1280, 720)}
             assert player.unstamped == 0
@@ -251,8 +250,8 @@ async def test_pull_feed_from_a_file(studio: Studio, tmp_path: Path) -> None:
         await player.stop(studio.http)
     # the one-second keyframe grid holds whatever the feed's own keyframes are
     for _ in range(50):
-        status, body, _ = await studio.get(f"/live/{studio.id}/index.m3u8")
-        segments = parse_playlist(body.decode())[1]
+        status, playlist, _ = await studio.get(f"/live/{studio.id}/index.m3u8")
+        segments = parse_playlist(playlist.decode())[1]
         if len(segments) >= 3:
             break
         await asyncio.sleep(0.2)
@@ -290,8 +289,8 @@ async def test_feed_follows_the_session(studio: Studio) -> None:
     await studio.wait_state("off", 10)
     status, body, _ = await studio.get(f"/live/{studio.id}/dvr.m3u8")
     assert body.decode().rstrip().endswith("#EXT-X-ENDLIST")  # players see the end
-    status, body = await studio.set_feed("test")
-    assert status == 409 and body["error"]["field"] == "feed"
+    status, reply = await studio.set_feed("test")
+    assert status == 409 and reply["error"]["field"] == "feed"
 
 
 def test_live_window_cuts_the_tail() -> None:

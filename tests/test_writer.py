@@ -26,7 +26,9 @@ def echo_or_break(conn: Connection, items: list[Any], now: datetime) -> list[Any
     for a whole transaction); a poison item breaks the transaction (a database error, not a
     DomainError), as a corrupt row would."""
     conn.exec_driver_sql("CREATE TABLE IF NOT EXISTS writer_probe (item TEXT)")
-    conn.connection.driver_connection.executemany("INSERT INTO writer_probe VALUES (?)", [(str(i),) for i in items])
+    sqlite = conn.connection.driver_connection
+    assert sqlite is not None  # None only once the connection is closed: the writer's is open
+    sqlite.executemany("INSERT INTO writer_probe VALUES (?)", [(str(i),) for i in items])
     if POISON in items:
         raise RuntimeError("this transaction cannot commit")
     return [(item, items[0], now) for item in items]
