@@ -174,8 +174,26 @@ users = Table(
     Column("disabled", Boolean, nullable=False, default=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("department", String(200)),  # responders: the sở, ngành they answer for
+    # Wrong passwords for this account from every address since its last sign-in: past a ceiling,
+    # tries from addresses it never signed in from are slowed (moderation/sign_in_guard.py).
     Column("failed_logins", Integer, nullable=False, default=0, server_default="0"),
+    Column("slowed_until", UTCDateTime),  # while slowed: when the next such try is heard
+    Column("last_sign_in_at", UTCDateTime),
+)
+
+# Sign-in attempts per (name typed, client address): the lock after wrong passwords in a row holds
+# for that pair only, so someone elsewhere cannot lock an officer out. Keyed by the name as typed,
+# known or not, so an unknown name costs and answers exactly as a known one.
+sign_in_guard = Table(
+    "sign_in_guard",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("client", String(64), primary_key=True),
+    Column("failures", Integer, nullable=False, default=0, server_default="0"),  # in a row
+    Column("last_failure_at", UTCDateTime),
     Column("locked_until", UTCDateTime),
+    Column("signed_in_at", UTCDateTime),  # the last success from here: a known address
+    Index("ix_sign_in_guard_last_failure", "last_failure_at"),
 )
 
 # Bearer tokens for scripts and the portal's back end: only a SHA-256 of the token is kept (tokens

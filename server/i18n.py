@@ -37,6 +37,9 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "name": ("Tên người dùng", "User name"),
     "role": ("Vai trò", "Role"),
     "password": ("Mật khẩu", "Password"),
+    "old_password": ("Mật khẩu hiện tại", "Current password"),
+    "new_password": ("Mật khẩu mới", "New password"),
+    "new_password_again": ("Nhập lại mật khẩu mới", "New password again"),
     "token_id": ("Mã truy cập", "Token"),
     "question_id": ("Câu hỏi", "Question"),
     "action": ("Thao tác", "Action"),
@@ -146,9 +149,20 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "protected_identity": ("Danh tính người khiếu nại, tố cáo chỉ Trưởng Ban Biên tập được xem.",
                            "Only the head of the board may see the identity of a complainant."),
     "unauthorized": ("Vui lòng đăng nhập.", "Please sign in."),
-    "login_failed": ("Tên đăng nhập hoặc mật khẩu không đúng.", "Wrong user name or password."),
-    "locked": ("Tài khoản tạm khóa do đăng nhập sai nhiều lần; thử lại sau {minutes} phút.",
-               "Too many failed sign-ins: the account is locked for {minutes} minutes."),
+    # one answer for every refused sign-in (no such name, wrong password, disabled, locked from this
+    # address): which one it was would tell a guesser that the name exists
+    "login_failed": (
+        "Không đăng nhập được: tên đăng nhập hoặc mật khẩu không đúng. Sau {tries} lần sai liên tiếp, việc đăng "
+        "nhập từ máy này tạm ngừng {minutes} phút.",
+        "Sign-in refused: wrong user name or password. After {tries} wrong tries in a row, sign-in from this "
+        "computer pauses for {minutes} minutes.",
+    ),
+    "wrong_password": (
+        "Mật khẩu hiện tại không đúng (hoặc đã sai nhiều lần: thử lại sau {minutes} phút).",
+        "The current password is wrong (or was wrong too often: try again in {minutes} minutes).",
+    ),
+    "passwords_differ": ("Hai lần nhập mật khẩu mới không khớp.", "The two new passwords differ."),
+    "disable_self": ("Không thể tự khóa tài khoản của chính mình.", "You cannot disable your own account."),
     "another_on_air": ("Câu hỏi số {number} đang phát sóng; hãy kết thúc câu đó trước.",
                        "Question {number} is on air; finish it first."),
     "not_held": ("Câu hỏi này không chờ duyệt.", "This question is not awaiting approval."),
