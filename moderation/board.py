@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import false, func, select, update
 from sqlalchemy.engine import Connection, Row
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import audit
 from . import schema as s
@@ -21,7 +22,7 @@ from . import workflow as wf
 from .errors import Conflict, Forbidden, InvalidTransition, NotFound
 from .interest import recount_interest
 from .questions import PUBLIC_STATES, DeclineReason, QuestionState
-from .roles import BOARD, HEADS, Actor, Role
+from .roles import BOARD, Actor, Role
 from .sessions import Session, SessionState
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ def _jsonable(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
-def _lock(q: Any, conn: Connection) -> Any:
+def _lock(q: Any, conn: Connection | AsyncConnection) -> Any:
     return q.with_for_update() if conn.dialect.name == "postgresql" else q
 
 
@@ -83,10 +84,21 @@ def _last_actor(conn: Connection, question_id: int) -> str:
     return name or "?"
 
 
+def _before_queue(row: Row[Any], values: dict[str, Any]) -> QuestionState:
+    """Where a question leaving the queue (not to air) goes back to."""
+    answer = values.get("answer", row.answer)
+    return S.PREPARED if answer else S.ROUTED if row.department else S.ACCEPTED
+
+
 def _apply(conn: Connection, row: Row[Any], session: Row[Any], action: str, params: dict[str, Any], actor: Actor,
-           now: datetime) -> _Effect:
-    """Carry out one checked action on a locked row; returns what changed."""
-    state = S(row.state)
+           now: datetime, *, checked_as: Actor | None = None) -> _Effect:
+    """Check one action on a locked row against the state machine, then carry it out; returns what
+    changed. Nothing is written before every check has passed. `checked_as`: whose rules apply,
+    when they are not the actor's own (the chair's "done, next" airs what the board queued)."""
+    f = wf.facts(row, session)
+    move = wf.check_action(action, checked_as or actor, f)
+    state = f.state
+    held = wf.holds(move, actor, f)  # waits for the head before the public reads it
     effect = _Effect([row.id])
     values: dict[str, Any] = {}
     queue = _queue(conn, row.session_id) if state is S.QUEUED or action in ("queue", "requeue") else []
@@ -98,10 +110,8 @@ def _apply(conn: Connection, row: Row[Any], session: Row[Any], action: str, para
             effect.queue_changed = True
 
     if action == "accept":
-        late = session.script_approved_at is not None and row.received_at >= session.script_approved_at
         values.update(state=S.ACCEPTED.value, decline_reason=None, decline_note=None, forward_due=None,
-                      confirmed_by=actor.name,
-                      held=late and actor.role not in HEADS)
+                      confirmed_by=actor.name, held=held)
     elif action == "decline":
         reason = wf.decline_reason(params)
         values.update(decline_reason=reason.value, decline_note=wf.decline_note(params, reason), held=False)
@@ -124,8 +134,6 @@ def _apply(conn: Connection, row: Row[Any], session: Row[Any], action: str, para
         if state is not S.QUEUED:
             values["state"] = S.PREPARED.value
     elif action == "approve_answer":
-        if not row.answer:
-            raise InvalidTransition("needs_answer", field="answer")
         values.update(state=S.ANSWERED_IN_WRITING.value, answered_at=now)
     elif action == "merge":
         effect.ids += _merge(conn, row, wf.question_ref(params, "into"), now)
@@ -137,7 +145,7 @@ def _apply(conn: Connection, row: Row[Any], session: Row[Any], action: str, para
         effect.queue_changed = True
     elif action == "unqueue":
         leave_queue()
-        values["state"] = (S.PREPARED if row.answer else S.ROUTED if row.department else S.ACCEPTED).value
+        values["state"] = _before_queue(row, values).value
     elif action == "reorder":
         order = [q for q in queue if q != row.id]
         order.insert(min(wf.position(params), len(order)), row.id)
@@ -160,9 +168,13 @@ def _apply(conn: Connection, row: Row[Any], session: Row[Any], action: str, para
         values.update(state=S.QUEUED.value, queue_position=1, aired_at=None)
         effect.queue_changed = effect.on_air_changed = True
     elif action == "approve":
-        if not row.held:
-            raise InvalidTransition("not_held", field="action")
         values["held"] = False
+    if held and action in ("edit", "answer"):
+        # changed by someone other than the head: held again, and out of the live queue until approved
+        values["held"] = True
+        if state is S.QUEUED:
+            leave_queue()
+            values["state"] = _before_queue(row, values).value
     values.update(version=row.version + 1, updated_at=now)
     conn.execute(update(s.questions).where(s.questions.c.id == row.id).values(**values))
     if action == "merge":
@@ -196,8 +208,8 @@ def _act(conn: Connection, question_id: int, action: str, version: int, params: 
     row = conn.execute(_lock(select(s.questions).where(s.questions.c.id == question_id), conn)).first()
     if row is None:
         raise NotFound("question_not_found", field="question_id")
-    session = conn.execute(_lock(select(s.sessions).where(s.sessions.c.id == row.session_id), conn)).first()
-    wf.check_action(action, actor, S(row.state), row.department)
+    session = conn.execute(_lock(select(s.sessions).where(s.sessions.c.id == row.session_id), conn)).one()
+    wf.check_action(action, actor, wf.facts(row, session))  # a refusal is not a conflict: say why first
     if row.version != version:
         raise Conflict("stale_version_conflict", field="version", current=row.version,
                        by=_last_actor(conn, row.id))
@@ -213,14 +225,36 @@ def _done_next(conn: Connection, session_id: int, question_id: int, actor: Actor
     row = conn.execute(_lock(select(s.questions).where(s.questions.c.id == question_id), conn)).first()
     if row is None or row.session_id != session_id or S(row.state) is not S.ON_AIR:
         raise InvalidTransition("not_on_air", field="question_id")
-    wf.check_action("done", actor, S.ON_AIR, row.department)
     effect = _apply(conn, row, session, "done", {}, actor, now)
     queue = _queue(conn, session_id)
     if queue:
-        nxt = conn.execute(_lock(select(s.questions).where(s.questions.c.id == queue[0]), conn)).first()
-        effect.ids += _apply(conn, nxt, session, "air", {}, actor, now).ids
+        # The board put it in the queue, so the board's rules decide whether it may go on air.
+        nxt = conn.execute(_lock(select(s.questions).where(s.questions.c.id == queue[0]), conn)).one()
+        effect.ids += _apply(conn, nxt, session, "air", {}, actor, now, checked_as=_board_for(actor)).ids
         effect.queue_changed = True
     return effect
+
+
+def _board_for(actor: Actor) -> Actor:
+    return actor if actor.role in BOARD else Actor(actor.name, Role.EDITOR, actor.user_id)
+
+
+def end_live(conn: Connection, session_id: int, actor: Actor, now: datetime) -> None:
+    """At the close, inside its transaction: what is on air was being answered, so it is answered
+    live (the published page must not say "being answered" forever); the live queue is put back
+    where each question was, for the follow-up after the session. Each change is audited."""
+    rows = conn.execute(_lock(select(s.questions).where(s.questions.c.session_id == session_id)
+                              .where(s.questions.c.state.in_([S.ON_AIR.value, S.QUEUED.value])), conn)).all()
+    for row in rows:
+        if row.state == S.ON_AIR.value:
+            action, values = "done", {"state": S.ANSWERED_LIVE.value, "answered_at": now}
+        else:
+            action, values = "unqueue", {"state": _before_queue(row, {}).value, "queue_position": None}
+        conn.execute(update(s.questions).where(s.questions.c.id == row.id).values(
+            **values, version=row.version + 1, updated_at=now))
+        audit.append(conn, actor, action, now, session_id=session_id, question_id=row.id, by="session_close",
+                     before={k: _jsonable(row._mapping[k]) for k in values} | {"version": row.version},
+                     after={k: _jsonable(v) for k, v in values.items()} | {"version": row.version + 1})
 
 
 class Board:
@@ -248,13 +282,14 @@ class Board:
                        effect.on_air_changed)
 
     async def session_action(self, session_id: int, action: Any, actor: Actor) -> Session:
+        """Every surface's way to move a session (console, API, CLI): the roles are checked here, the
+        states in the store's transition, which also ends what was on air or queued at the close."""
         action = wf.check_session_action(action, actor)
         if action in SESSION_TARGETS:
             return await self.store.transition_session(session_id, SESSION_TARGETS[action], actor)
         async with self.store.write_engine.begin() as conn:
             now = datetime.now(UTC)
-            row = (await conn.execute(_lock(select(s.sessions).where(s.sessions.c.id == session_id),
-                                            conn.sync_connection))).first()
+            row = (await conn.execute(_lock(select(s.sessions).where(s.sessions.c.id == session_id), conn))).first()
             if row is None:
                 raise NotFound("session_not_found", field="session_id")
             if row.script_approved_at is not None:
@@ -272,8 +307,7 @@ class Board:
             raise Forbidden("forbidden_action", field="feed", action="feed", role=actor.role.value)
         feed, url = wf.check_feed(feed, url)
         async with self.store.write_engine.begin() as conn:
-            row = (await conn.execute(_lock(select(s.sessions).where(s.sessions.c.id == session_id),
-                                            conn.sync_connection))).first()
+            row = (await conn.execute(_lock(select(s.sessions).where(s.sessions.c.id == session_id), conn))).first()
             if row is None:
                 raise NotFound("session_not_found", field="session_id")
             if row.state in (SessionState.CLOSED.value, SessionState.PUBLISHED.value):
@@ -294,7 +328,8 @@ class Board:
             if not found:
                 raise NotFound("question_not_found", field="question_id")
             question = found[0]
-            if question.protected and not actor.sees_protected:
+            session = await self.store.get_session(question.session_id)
+            if not wf.may_reveal(actor, wf.facts(question, session)):
                 raise Forbidden("protected_identity", field="question_id")
             await conn.run_sync(audit.append, actor, "reveal", datetime.now(UTC), session_id=question.session_id,
                                 question_id=question_id, reason=reason)

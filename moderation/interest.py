@@ -12,8 +12,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from . import schema as s
-from .errors import NotFound
+from .errors import DomainError, NotFound, SessionClosed
 from .questions import QuestionState, is_public
+from .sessions import INTAKE_OPEN, SessionState
 
 
 @dataclass(frozen=True)
@@ -32,14 +33,18 @@ class InterestCount:
 
 def recount_interest(conn: Connection, question_ids: Iterable[int]) -> None:
     """A question's interest: distinct viewers who marked it or a question merged into it."""
+    target = s.questions
     member = s.questions.alias("member")
-    members = select(member.c.id).where(or_(member.c.id == s.questions.c.id, member.c.merged_into == s.questions.c.id))
+    # Correlated to the row being updated: without `.correlate(target)` SQLAlchemy gives the
+    # subquery a FROM of its own and every question would count every viewer who marked anything.
     counted = (
         select(func.count(func.distinct(s.interests.c.viewer_key)))
-        .where(s.interests.c.question_id.in_(members.scalar_subquery()))
+        .select_from(s.interests.join(member, member.c.id == s.interests.c.question_id))
+        .where(or_(member.c.id == target.c.id, member.c.merged_into == target.c.id))
+        .correlate(target)
         .scalar_subquery()
     )
-    conn.execute(update(s.questions).where(s.questions.c.id.in_(list(question_ids))).values(interest_count=counted))
+    conn.execute(update(target).where(target.c.id.in_(list(question_ids))).values(interest_count=counted))
 
 
 def write_interests(conn: Connection, items: list[InterestMark], now: datetime) -> list[Any]:
@@ -47,11 +52,23 @@ def write_interests(conn: Connection, items: list[InterestMark], now: datetime) 
     rows = {
         r.id: r
         for r in conn.execute(
-            select(s.questions.c.id, s.questions.c.session_id, s.questions.c.state, s.questions.c.held).where(s.questions.c.id.in_(ids))
+            select(s.questions.c.id, s.questions.c.session_id, s.questions.c.state, s.questions.c.held,
+                   s.sessions.c.state.label("session_state"))
+            .join(s.sessions, s.sessions.c.id == s.questions.c.session_id)
+            .where(s.questions.c.id.in_(ids))
         )
     }
-    valid = [m for m in items if m.question_id in rows and is_public(QuestionState(rows[m.question_id].state),
-                                                                    rows[m.question_id].held)]
+
+    def refusal(m: InterestMark) -> DomainError | None:
+        row = rows.get(m.question_id)
+        if row is None or not is_public(QuestionState(row.state), row.held):
+            return NotFound("question_not_found", field="question_id")
+        if SessionState(row.session_state) not in INTAKE_OPEN:
+            # the counts are part of the record once the session has closed
+            return SessionClosed("interest_closed", field="question_id")
+        return None
+
+    valid = [m for m in items if refusal(m) is None]
     already = set()
     if valid:
         already = {
@@ -79,10 +96,11 @@ def write_interests(conn: Connection, items: list[InterestMark], now: datetime) 
     results: list[Any] = []
     seen: set[tuple[int, str]] = set()
     for m in items:
-        row = rows.get(m.question_id)
-        if row is None or not is_public(QuestionState(row.state), row.held):
-            results.append(NotFound("question_not_found", field="question_id"))
+        refused = refusal(m)
+        if refused is not None:
+            results.append(refused)
             continue
+        row = rows[m.question_id]
         pair = (m.question_id, m.viewer_key)
         counted_now = pair not in already and pair not in seen
         seen.add(pair)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from . import workflow as wf
+from .roles import Actor
 from .sessions import Session
 
 if TYPE_CHECKING:
@@ -25,16 +27,22 @@ def masked_asker(question: QuestionView, sees_protected: bool) -> dict[str, Any]
     return {**question.asker.masked(), "hidden": False}
 
 
-def staff_view(question: QuestionView, session: Session, *, sees_protected: bool, flags: list[str],
+def staff_view(question: QuestionView, session: Session, viewer: Actor, *, flags: list[str],
                similar: list[tuple[int, float]]) -> dict[str, Any]:
+    """A card for `viewer` (a signed-in user, or the role of a room the card is sent to): with the
+    actions the state machine lets that viewer take now, so no console re-decides them."""
     recording_offset = None
     if question.aired_at is not None and session.live_at is not None:
         recording_offset = max(0, int((question.aired_at - session.live_at).total_seconds()))
+    f = wf.facts(question, session)
+    # A denouncer's identity is protected by law (Luật Tố cáo 2018, Điều 9): nothing that points to
+    # the asker (display name, receipt, channel) reaches anyone but the head.
+    hidden = question.protected and not viewer.sees_protected
     return {
         "id": question.id,
         "session_id": question.session_id,
         "number": question.number,
-        "receipt": question.receipt,
+        "receipt": None if hidden else question.receipt,
         "version": question.version,
         "state": question.state.value,
         "text": question.shown_text,
@@ -44,7 +52,7 @@ def staff_view(question: QuestionView, session: Session, *, sees_protected: bool
         "department": question.department,
         "answer": question.answer,
         "starred": question.starred,
-        "late": session.is_late(question.received_at),
+        "late": f.late,
         "held": question.held,
         "queue_position": question.queue_position,
         "merged_into": question.merged_into,
@@ -61,10 +69,12 @@ def staff_view(question: QuestionView, session: Session, *, sees_protected: bool
         "protected": question.protected,
         "flags": flags,
         "similar": [{"id": qid, "score": round(score, 2)} for qid, score in similar],
-        "public_name": question.public_name,
-        "channel": question.channel,
+        "public_name": None if hidden else question.public_name,
+        "channel": None if hidden else question.channel,
         "confirmed_by": question.confirmed_by,
-        "asker": masked_asker(question, sees_protected),
+        "asker": masked_asker(question, viewer.sees_protected),
+        "actions": wf.allowed_actions(viewer, f),
+        "withheld": wf.withheld_actions(viewer, f),
     }
 
 

@@ -1,78 +1,279 @@
-"""The editorial board's actions on a question: which states each applies to, who may take it, and
-what parameters it needs. Everything here is checked before the store writes anything
-(moderation/board.py carries the actions out, inside one transaction with their audit entry)."""
+"""The question's state machine, in one table: for every action of the editorial board, the states
+it applies to, the roles that may take it, where it leads, and the guards (held, late, protected,
+the session's close) that must hold. Everything here is checked before the store writes anything
+(moderation/board.py carries the actions out, inside one transaction with their audit entry); the
+console renders the actions this table allows (`allowed_actions`), and docs/moderation.md's table is
+generated from it (`actions_markdown`, checked by a test)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from .errors import Forbidden, InvalidTransition, ValidationError
 from .questions import DeclineReason, QuestionState
-from .roles import BOARD, HEADS, Actor, Role
+from .roles import BOARD, Actor, Role
+from .sessions import SessionState
 from .text import clean_line, clean_text
 
 S = QuestionState
 SCREENED = frozenset({S.ACCEPTED, S.ROUTED, S.PREPARED})  # accepted and being prepared
 NOT_MERGED = frozenset(S) - {S.MERGED}
+OVER = frozenset({SessionState.CLOSED, SessionState.PUBLISHED})
 MAX_TEXT = 2000
 MAX_ANSWER = 10000
 
 
 @dataclass(frozen=True)
-class ActionSpec:
+class Facts:
+    """What the rules look at besides the state: read from the locked row (board.py) or from the
+    view a console is sent (views.py), so both decide alike."""
+
+    state: QuestionState
+    held: bool  # accepted, but waiting for the head before the public sees it
+    late: bool  # received after the head approved the script
+    protected: bool  # a complaint or denunciation moved to the formal channel
+    session: SessionState
+    department: str | None
+    answered: bool  # an answer is attached
+
+    @property
+    def session_over(self) -> bool:
+        return self.session in OVER
+
+    @property
+    def needs_head(self) -> bool:
+        """The head approves what the public will read of it: a late question (Điều 9), and after
+        the close anything at all (Điều 10.2: the head's final review before publication)."""
+        return self.late or self.session_over
+
+    @property
+    def answer_needs_head(self) -> bool:
+        """A late question's answer is read on air, so the head approves it first; after the close an
+        answer reaches the public only through the head's `approve_answer`."""
+        return self.late and not self.session_over
+
+
+def facts(question: Any, session: Any) -> Facts:
+    """From a questions row and a sessions row, or a QuestionView and a Session."""
+    approved: datetime | None = session.script_approved_at
+    return Facts(state=S(question.state), held=bool(question.held),
+                 late=approved is not None and question.received_at >= approved,
+                 protected=bool(question.protected), session=SessionState(session.state),
+                 department=question.department, answered=bool(question.answer))
+
+
+# -- guards: each returns the reason it refuses (an i18n key), or None ----------------------------
+
+Guard = Callable[[Facts, Actor], "str | None"]
+
+
+def not_held(f: Facts, actor: Actor) -> str | None:
+    return "held_needs_head" if f.held else None
+
+
+def held(f: Facts, actor: Actor) -> str | None:
+    return None if f.held else "not_held"
+
+
+def answered(f: Facts, actor: Actor) -> str | None:
+    return None if f.answered else "needs_answer"
+
+
+def session_running(f: Facts, actor: Actor) -> str | None:
+    return "question_session_over" if f.session_over else None
+
+
+def head_on_air(f: Facts, actor: Actor) -> str | None:
+    """A change the head must approve cannot be made to what is on air: it would reach the screen first."""
+    if f.state is S.ON_AIR and f.needs_head and actor.role is not Role.HEAD:
+        return "on_air_needs_head"
+    return None
+
+
+GUARD_TEXT: dict[Guard, str] = {
+    not_held: "not held",
+    held: "held",
+    answered: "has an answer",
+    session_running: "session not closed",
+    head_on_air: "on air: head only if late or closed",
+}
+
+
+@dataclass(frozen=True)
+class Move:
     sources: frozenset[QuestionState]
     roles: frozenset[Role]
+    to: str  # where it leads, in words (the docs' column)
+    params: str = ""
+    guards: tuple[Guard, ...] = ()
+    # A change to what the public will read: taken by anyone but the head on a question whose
+    # facts say it needs the head, it leaves the question held until the head approves.
+    holds: Callable[[Facts], bool] | None = None
 
 
-ACTIONS: dict[str, ActionSpec] = {
-    "accept": ActionSpec(frozenset({S.RECEIVED, S.DECLINED, S.FORWARDED}), BOARD),
-    "decline": ActionSpec(frozenset({S.RECEIVED, S.QUEUED}) | SCREENED, BOARD),
-    "edit": ActionSpec(NOT_MERGED, BOARD),
-    "classify": ActionSpec(NOT_MERGED, BOARD),
-    "route": ActionSpec(SCREENED, BOARD),
-    "answer": ActionSpec(SCREENED | {S.QUEUED}, BOARD | {Role.RESPONDER}),
-    "approve_answer": ActionSpec(frozenset({S.PREPARED}), HEADS),
-    "merge": ActionSpec(frozenset({S.RECEIVED}) | SCREENED, BOARD),
-    "star": ActionSpec(frozenset(S), BOARD),
-    "queue": ActionSpec(SCREENED, BOARD),
-    "unqueue": ActionSpec(frozenset({S.QUEUED}), BOARD),
-    "reorder": ActionSpec(frozenset({S.QUEUED}), BOARD),
-    "air": ActionSpec(SCREENED | {S.QUEUED}, BOARD),
-    "done": ActionSpec(frozenset({S.ON_AIR}), BOARD | {Role.CHAIR}),
-    "requeue": ActionSpec(frozenset({S.ON_AIR}), BOARD),
-    "approve": ActionSpec(frozenset(S) - {S.RECEIVED, S.MERGED, S.DECLINED, S.FORWARDED}, HEADS),
+def text_needs_head(f: Facts) -> bool:
+    return f.needs_head
+
+
+def answer_needs_head(f: Facts) -> bool:
+    return f.answer_needs_head
+
+
+HOLDS_TEXT: dict[Callable[[Facts], bool], str] = {
+    text_needs_head: "holds if late or after the close (not for the head)",
+    answer_needs_head: "holds if late, until the close (not for the head)",
 }
 
+
+EDITORS = BOARD  # editor, head, admin
+HEAD = frozenset({Role.HEAD})  # the head's approvals are the head's alone (Điều 9, 10.2)
+
+ACTIONS: dict[str, Move] = {
+    "accept": Move(frozenset({S.RECEIVED, S.DECLINED, S.FORWARDED}), EDITORS,
+                   "accepted (public; held if late or after the close, unless the head accepts)",
+                   holds=text_needs_head),
+    "decline": Move(frozenset({S.RECEIVED, S.QUEUED}) | SCREENED, EDITORS,
+                    "declined; `outside_chair_remit` → forwarded (due in 3 days); `complaint_or_denunciation` → "
+                    "declined and protected for good (formal channel); `note` required for `will_not_answer`",
+                    "`reason`, `note`"),
+    "edit": Move(NOT_MERGED, EDITORS, "the text shown changes, the original is kept", "`text`",
+                 (head_on_air,), holds=text_needs_head),
+    "classify": Move(NOT_MERGED, EDITORS, "field", "`field` (one of the session's, or null)"),
+    "route": Move(SCREENED, EDITORS, "routed", "`department`"),
+    "answer": Move(SCREENED | {S.QUEUED}, EDITORS | {Role.RESPONDER},
+                   "prepared (queued stays queued), answer attached; responders: own department only", "`answer`",
+                   holds=answer_needs_head),
+    "approve_answer": Move(frozenset({S.PREPARED}), HEAD, "answered_in_writing (the answer is public)",
+                           guards=(answered,)),
+    "merge": Move(frozenset({S.RECEIVED}) | SCREENED, EDITORS,
+                  "merged into `into`; its askers and interest are counted there", "`into` (question id)"),
+    "star": Move(frozenset(S), EDITORS, "starred flag", "`starred` (bool)"),
+    "queue": Move(SCREENED, EDITORS, "queued (end of the queue)", guards=(not_held, session_running)),
+    "unqueue": Move(frozenset({S.QUEUED}), EDITORS, "back to accepted / routed / prepared"),
+    "reorder": Move(frozenset({S.QUEUED}), EDITORS, "moves within the live queue", "`position` (0-based)"),
+    "air": Move(SCREENED | {S.QUEUED}, EDITORS, "on_air (one at a time per session)",
+                guards=(not_held, session_running)),
+    "done": Move(frozenset({S.ON_AIR}), EDITORS | {Role.CHAIR}, "answered_live (its time in the recording kept)"),
+    "requeue": Move(frozenset({S.ON_AIR}), EDITORS, "queued, at the top", guards=(session_running,)),
+    "approve": Move(frozenset(S) - {S.RECEIVED, S.MERGED, S.DECLINED, S.FORWARDED}, HEAD,
+                    "no longer held: public", guards=(held,)),
+}
+
+# The session's own moves (the states are in moderation/sessions.py TRANSITIONS).
 SESSION_ACTIONS: dict[str, frozenset[Role]] = {
-    "approve_script": HEADS,
-    "announce": HEADS,
-    "start": HEADS,
-    "close": HEADS,
-    "publish": HEADS,
+    "approve_script": HEAD,
+    "announce": frozenset({Role.ADMIN, Role.HEAD}),
+    "start": frozenset({Role.ADMIN, Role.HEAD}),
+    "close": frozenset({Role.ADMIN, Role.HEAD}),
+    "publish": HEAD,  # the head's final review before anything is posted (Điều 10.2)
 }
 
 
-def check_action(action: Any, actor: Actor, state: QuestionState, department: str | None) -> ActionSpec:
-    """Who may, and from which state: raises before anything is written."""
+def _refusal(action: str, move: Move, actor: Actor, f: Facts) -> Exception | None:
+    if actor.role not in move.roles:
+        return Forbidden("forbidden_action", field="action", action=action, role=actor.role.value)
+    if actor.role is Role.RESPONDER and (f.department is None or f.department != actor.department):
+        return Forbidden("forbidden_department", field="question_id")
+    if f.protected:
+        # moved to the formal channel: no action brings it back into the dialogue (CONTEXT.md)
+        return InvalidTransition("protected_matter", field="action")
+    if f.state not in move.sources:
+        return InvalidTransition("question_transition", field="action", action=action, current=f.state.value)
+    for guard in move.guards:
+        reason = guard(f, actor)
+        if reason is not None:
+            return InvalidTransition(reason, field="action", action=action)
+    return None
+
+
+def check_action(action: Any, actor: Actor, f: Facts) -> Move:
+    """Who may, from which state, under which guards: raises before anything is written."""
     if not isinstance(action, str) or action not in ACTIONS:
-        raise ValidationError("bad_action", field="action", action=str(action)[:40])
-    spec = ACTIONS[action]
-    if actor.role not in spec.roles:
-        raise Forbidden("forbidden_action", field="action", action=action, role=actor.role.value)
-    if actor.role is Role.RESPONDER and (department is None or department != actor.department):
-        raise Forbidden("forbidden_department", field="question_id")
-    if state not in spec.sources:
-        raise InvalidTransition("question_transition", field="action", action=action, current=state.value)
-    return spec
+        raise ValidationError("bad_action", field="action", action=clean_line(str(action))[:40])
+    move = ACTIONS[action]
+    refusal = _refusal(action, move, actor, f)
+    if refusal is not None:
+        raise refusal
+    return move
+
+
+def holds(move: Move, actor: Actor, f: Facts) -> bool:
+    """Whether this change leaves the question waiting for the head."""
+    return move.holds is not None and move.holds(f) and actor.role is not Role.HEAD
+
+
+def may_reveal(actor: Actor, f: Facts) -> bool:
+    """The asker's identity, for a stated reason: the board; a protected one, the head alone."""
+    return actor.role in BOARD and (not f.protected or actor.sees_protected)
+
+
+def allowed_actions(actor: Actor, f: Facts) -> list[str]:
+    """What a console offers this viewer on this card (the server decides; the console renders)."""
+    found = [a for a, move in ACTIONS.items() if _refusal(a, move, actor, f) is None]
+    return [*found, "reveal"] if may_reveal(actor, f) else found
+
+
+def role_actions(role: Role) -> list[str]:
+    """Every action a role may ever take on a question (the console's keyboard help)."""
+    found = [a for a, move in ACTIONS.items() if role in move.roles]
+    return [*found, "reveal"] if role in BOARD else found
+
+
+def session_actions(role: Role) -> list[str]:
+    return [a for a, roles in SESSION_ACTIONS.items() if role in roles]
+
+
+def withheld_actions(actor: Actor, f: Facts) -> dict[str, str]:
+    """Actions this viewer could take from this state but a guard refuses now, with the reason,
+    so the console can say why (e.g. a late question cannot go on air before the head approves)."""
+    out: dict[str, str] = {}
+    for action, move in ACTIONS.items():
+        refusal = _refusal(action, move, actor, f)
+        if isinstance(refusal, InvalidTransition) and refusal.reason not in ("question_transition", "protected_matter",
+                                                                              "not_held"):
+            out[action] = refusal.reason
+    return out
 
 
 def check_session_action(action: Any, actor: Actor) -> str:
     if not isinstance(action, str) or action not in SESSION_ACTIONS:
-        raise ValidationError("bad_action", field="action", action=str(action)[:40])
+        raise ValidationError("bad_action", field="action", action=clean_line(str(action))[:40])
     if actor.role not in SESSION_ACTIONS[action]:
         raise Forbidden("forbidden_action", field="action", action=action, role=actor.role.value)
     return action
+
+
+def _roles(roles: frozenset[Role]) -> str:
+    return ", ".join(r.value for r in Role if r in roles)
+
+
+def _states(states: frozenset[QuestionState]) -> str:
+    if states == frozenset(S):
+        return "any"
+    if states == NOT_MERGED:
+        return "any but merged"
+    return ", ".join(s.value for s in S if s in states)
+
+
+def actions_markdown() -> str:
+    """docs/moderation.md's actions table, written from ACTIONS (tests/test_workflow.py compares)."""
+    lines = ["| action | params | from | guards | to / effect | roles |",
+             "|---|---|---|---|---|---|"]
+    for action, move in ACTIONS.items():
+        guards = ", ".join(GUARD_TEXT[g] for g in move.guards)
+        if move.holds is not None:
+            guards = ", ".join(x for x in (guards, HOLDS_TEXT[move.holds]) if x)
+        lines.append(f"| `{action}` | {move.params} | {_states(move.sources)} | {guards} | {move.to} | "
+                     f"{_roles(move.roles)} |")
+    lines.append("| *(every action)* | | | not protected | | |")
+    lines.append("")
+    lines.append("| session action | roles |")
+    lines.append("|---|---|")
+    lines.extend(f"| `{action}` | {_roles(roles)} |" for action, roles in SESSION_ACTIONS.items())
+    return "\n".join(lines) + "\n"
 
 
 FEEDS = ("test", "whip", "url")
@@ -183,3 +384,21 @@ def reveal_reason(raw: Any) -> str:
     if not 5 <= len(reason) <= 300:
         raise ValidationError("reason_required", field="reason")
     return reason
+
+
+def write_docs(path: str = "docs/moderation.md") -> None:
+    """Rewrite the generated actions table in docs/moderation.md from ACTIONS."""
+    from pathlib import Path
+
+    doc = Path(path)
+    text = doc.read_text(encoding="utf-8")
+    begin, end = text.index(DOCS_BEGIN), text.index(DOCS_END)
+    head = text[: text.index("\n", begin) + 1]
+    doc.write_text(head + actions_markdown() + text[end:], encoding="utf-8")
+
+
+DOCS_BEGIN = "<!-- actions:begin"
+DOCS_END = "<!-- actions:end -->"
+
+if __name__ == "__main__":
+    write_docs()

@@ -115,12 +115,14 @@ class BoardFeed:
                 self.indexes[session_id] = index
         return self.indexes[session_id]
 
-    def staff_dict(self, question: QuestionView, session: Session, actor_or_role: Actor | Role) -> dict[str, Any]:
-        role = actor_or_role.role if isinstance(actor_or_role, Actor) else actor_or_role
+    def staff_dict(self, question: QuestionView, session: Session, viewer: Actor | Role) -> dict[str, Any]:
+        """The card for a user, or for every member of a room (`viewer` a role: the editors' and
+        admins' room, the head's, or the question's own department)."""
+        if isinstance(viewer, Role):
+            viewer = Actor(viewer.value, viewer, department=question.department)
         index = self.indexes.get(question.session_id)
         similar = index.similar(question.id) if index is not None and question.state not in _NOT_INDEXED else []
-        return staff_view(question, session, sees_protected=role is Role.HEAD, flags=abuse_flags(question.shown_text),
-                          similar=similar)
+        return staff_view(question, session, viewer, flags=abuse_flags(question.shown_text), similar=similar)
 
     async def cue(self, session_id: int) -> dict[str, Any]:
         return _cue_body(session_id, *await self.board.cue(session_id))
@@ -128,6 +130,8 @@ class BoardFeed:
     async def fresh(self, question_id: int, actor: Actor) -> dict[str, Any]:
         """A question as it is now, for a client whose action met a newer version (a conflict)."""
         question = (await self.board.questions(ids=[question_id]))[0]
+        if actor.role is Role.CHAIR:
+            return cue_view(question)
         return self.staff_dict(question, await self.watch.get(question.session_id), actor)
 
     # -- acting -----------------------------------------------------------------------------------
@@ -152,6 +156,9 @@ class BoardFeed:
         """An action from a console or the API: carried out, announced, answered (the ok body)."""
         outcome = await self.act(question_id, action, version, params, actor)
         await self.published(outcome)
+        if actor.role is Role.CHAIR:
+            # the chair's screen needs the cue, never the staff card (district, phone digits, receipt)
+            return {"ok": True, "cue": await self.cue(outcome.question.session_id)}
         session = await self.watch.get(outcome.question.session_id)
         return {"ok": True, "question": self.staff_dict(outcome.question, session, actor),
                 "others": [self.staff_dict(q, session, actor) for q in outcome.others]}

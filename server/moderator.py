@@ -20,6 +20,7 @@ from typing import Any
 import socketio
 from aiohttp import web
 
+from moderation import workflow as wf
 from moderation.accounts import Accounts
 from moderation.errors import Conflict, DomainError, Unauthorized, ValidationError
 from moderation.roles import CHAIR_NAMESPACE, MODERATOR_NAMESPACE, Actor, Role
@@ -41,6 +42,7 @@ def acked(handler: Handler) -> Handler:
     async def wrapper(self: StaffNamespace, sid: str, *args: Any) -> dict[str, Any]:
         connected = self.staff.get(sid)
         lang = connected.lang if connected else "vi"
+        actor: Actor | None = None
         try:
             # The sign-in behind the socket, checked again: nothing is done for a socket whose
             # sign-in has ended, and it is disconnected right after this answer (its rooms carry
@@ -56,6 +58,7 @@ def acked(handler: Handler) -> Handler:
         except Conflict as err:
             body = error_body(err, lang)
             try:  # the fresh state, so the console shows what the other moderator did
+                assert actor is not None  # a conflict comes only from a signed-in action
                 body["question"] = await self.feed.fresh(args[0]["question_id"], actor)
             except Exception:
                 log.exception("reading the fresh state after a conflict failed")
@@ -176,7 +179,8 @@ class ModeratorNamespace(StaffNamespace):
         return {
             "ok": True,
             "session": session.staff_dict(),
-            "me": actor.public(),
+            "me": {**actor.public(), "actions": wf.role_actions(actor.role),
+                   "session_actions": wf.session_actions(actor.role)},
             "questions": [self.feed.staff_dict(q, session, actor) for q in questions],
             "queue": await self.feed.board.queue(session_id),
             "departments": await self.feed.board.departments(session_id),
