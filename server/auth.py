@@ -64,7 +64,7 @@ async def actor_for(accounts: Accounts, given: Credential | None) -> Actor | Non
     return await (accounts.token_actor(secret) if kind == "token" else accounts.session_actor(secret))
 
 
-async def identify(request: web.BaseRequest, auth: Any = None) -> tuple[Actor | None, str | None]:
+async def identify(request: web.Request, auth: Any = None) -> tuple[Actor | None, str | None]:
     """(actor, session token if signed in by cookie). `auth` is Socket.IO's connect payload."""
     given = credential(request, auth)
     actor = await actor_for(request.app[accounts_key], given)

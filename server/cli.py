@@ -76,6 +76,20 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = user.add_parser("revoke", help="revoke an API token by its id")
     revoke.add_argument("token_id", type=int)
     _store_options(revoke)
+    _store_options(user.add_parser("list", help="every account: role, department, disabled, last sign-in"))
+    for verb, what in (("disable", "disable an account: its sign-ins end, its API tokens stop until enabled"),
+                       ("enable", "enable a disabled account")):
+        switch = user.add_parser(verb, help=what)
+        switch.add_argument("name")
+        _store_options(switch)
+    password = user.add_parser("password", help="set a user's password (read from standard input); their sign-ins "
+                                                 "end and every address's lock on the name is lifted")
+    password.add_argument("name")
+    _store_options(password)
+    signout = user.add_parser("signout", help="end every sign-in of a user (every browser, every node)")
+    signout.add_argument("name")
+    signout.add_argument("--tokens", action="store_true", help="revoke the user's API tokens too")
+    _store_options(signout)
 
     session = sub.add_parser("session", help="dialogue sessions").add_subparsers(dest="session_command", required=True)
     create = session.add_parser("create", help="create a session (draft); prints it as JSON")
@@ -192,15 +206,32 @@ async def _command(args: argparse.Namespace, settings: Settings) -> None:
     await _with_store(settings, run)
 
 
+def _read_password() -> str:
+    # never echoed at a terminal; a script pipes it in
+    password = getpass.getpass("Mật khẩu / password: ") if sys.stdin.isatty() else sys.stdin.readline()
+    return password.rstrip("\r\n")
+
+
 async def _user_command(args: argparse.Namespace, store: Store) -> None:
     accounts = Accounts(store)
     verb = args.user_command
     if verb == "add":
-        # never echoed at a terminal; a script pipes it in
-        password = getpass.getpass("Mật khẩu / password: ") if sys.stdin.isatty() else sys.stdin.readline()
-        password = password.rstrip("\r\n")
-        user_id = await accounts.add_user(args.name, args.role, password, department=args.department)
+        user_id = await accounts.add_user(args.name, args.role, _read_password(), department=args.department)
         _emit({"id": user_id, "name": args.name, "role": args.role, "department": args.department})
+    elif verb == "list":
+        for account in await accounts.accounts():
+            _emit({"name": account.name, "role": account.role.value, "department": account.department,
+                   "disabled": account.disabled, "signed_in": account.signed_in,
+                   "last_sign_in_at": account.last_sign_in_at.isoformat() if account.last_sign_in_at else None})
+    elif verb in ("disable", "enable"):
+        ended = await accounts.set_disabled(args.name, verb == "disable")
+        _emit({"ok": True, "name": args.name, "disabled": verb == "disable", "sessions_ended": ended})
+    elif verb == "password":
+        ended = await accounts.reset_password(args.name, _read_password())
+        _emit({"ok": True, "name": args.name, "sessions_ended": ended})
+    elif verb == "signout":
+        counts = await accounts.sign_out_everywhere(args.name, tokens=args.tokens)
+        _emit({"ok": True, "name": args.name, "sessions_ended": counts["sessions"], "tokens_revoked": counts["tokens"]})
     elif verb == "token":
         _emit(await accounts.issue_token(args.name, args.label))
     elif verb == "tokens":

@@ -19,7 +19,7 @@ from .api import public_session, request_lang
 from .errors import HTTP_STATUS
 from .i18n import LANGS, message
 from .keys import csrf_key, intake_key, jinja_key, settings_key, store_key, viewer_ids_key, watch_key
-from .security import CsrfTokens, ViewerIds, client_ip, origin_allowed
+from .security import CsrfTokens, ViewerIds, client_ip, local_path, origin_allowed, secure_request
 from .staff_text import staff_js_texts
 from .ui_text import js_texts, ui
 
@@ -48,11 +48,12 @@ def render(request: web.Request, template: str, status: int = 200, **context: An
         **context,
     )
     response = web.Response(text=html, status=status, content_type="text/html")
+    secure = secure_request(request, request.app[settings_key].trusted_networks())
     if new_cookie:
-        CsrfTokens.set_cookie(response, new_cookie, secure=request.secure)
+        CsrfTokens.set_cookie(response, new_cookie, secure=secure)
     viewer_cookie = request.app[viewer_ids_key].issue(request)
     if viewer_cookie:
-        ViewerIds.set_cookie(response, viewer_cookie, secure=request.secure)
+        ViewerIds.set_cookie(response, viewer_cookie, secure=secure)
     # Each rendering carries a fresh form key and token: never serve one from a cache or the
     # back-forward cache, where it would be sent again with other content.
     response.headers["Cache-Control"] = "no-store"
@@ -83,11 +84,9 @@ async def switch_lang(request: web.Request) -> web.Response:
     lang = request.match_info["lang"]
     if lang not in LANGS:
         raise web.HTTPNotFound()
-    back = request.query.get("next", "/")
-    if not back.startswith("/") or back.startswith(("//", "/\\")):  # "/\\host" is another site too
-        back = "/"
-    response = web.HTTPSeeOther(back)
-    response.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="Lax", path="/")
+    response = web.HTTPSeeOther(local_path(request.query.get("next"), "/"))
+    response.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="Lax", path="/",
+                        secure=secure_request(request, request.app[settings_key].trusted_networks()))
     raise response
 
 

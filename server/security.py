@@ -1,5 +1,6 @@
-"""Policy at the boundary: who the client is (behind trusted proxies), which Origins may open the
-viewer websocket or post forms (no cross-site websocket hijacking), and CSRF tokens for forms."""
+"""Policy at the boundary: who the client is (behind trusted proxies), whether it came over TLS
+(cookies are Secure then), which Origins may open the viewer websocket or post forms (no
+cross-site websocket hijacking), where a redirect may go back to, and CSRF tokens for forms."""
 
 from __future__ import annotations
 
@@ -55,6 +56,41 @@ def own_origin(request: web.BaseRequest, trusted: Sequence[IPNetwork]) -> str:
         scheme = request.headers.get("X-Forwarded-Proto", scheme)
         host = request.headers.get("X-Forwarded-Host", host)
     return f"{scheme}://{host}"
+
+
+def secure_request(request: web.BaseRequest, trusted: Sequence[IPNetwork]) -> bool:
+    """Over TLS: to this server directly, or to a trusted proxy that says so (X-Forwarded-Proto:
+    https, its first entry being the client's side). Decides the Secure flag of every cookie."""
+    if request.secure:
+        return True
+    if not trusted or not _in(request.remote or "", trusted):
+        return False  # anyone can send the header; only a proxy we trust is believed
+    return request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower() == "https"
+
+
+# What a browser drops from a URL before it parses it (WHATWG URL: leading and trailing C0 controls
+# and spaces; tab and newline anywhere), and what it reads a backslash as in an http(s) URL.
+_C0_AND_SPACE = "".join(chr(c) for c in range(0x21))
+_TAB_AND_NEWLINE = str.maketrans("", "", "\t\n\r")
+
+
+def local_path(raw: object, default: str) -> str:
+    r"""Where to send the browser back to (`next=`): a path on this site, or `default`.
+
+    Checked on what the browser will make of it, not on the raw text: "/%09/evil.example" (a tab)
+    is "//evil.example" to a browser, another site, and so is "/\evil.example". So: normalise as the
+    URL parser does, then accept only a path beginning with exactly one "/". The normalised form is
+    returned, so the Location header says what the check saw."""
+    if not isinstance(raw, str) or len(raw) > 500:
+        return default
+    url = raw.strip(_C0_AND_SPACE).translate(_TAB_AND_NEWLINE)
+    cut = min((i for i in (url.find("?"), url.find("#")) if i >= 0), default=len(url))
+    url = url[:cut].replace("\\", "/") + url[cut:]  # a backslash is a slash in the path, not after it
+    if not url.startswith("/") or url.startswith("//"):
+        return default
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in url):
+        return default  # other controls: never in a link of ours
+    return url
 
 
 def origin_allowed(request: web.BaseRequest, allowed: Sequence[str], trusted: Sequence[IPNetwork]) -> bool:

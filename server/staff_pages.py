@@ -1,6 +1,7 @@
-"""Staff pages: sign-in, the staff home, the moderator console, the chair's screen and the overlay.
+"""Staff pages: sign-in, the staff home, the moderator console, the chair's screen and the overlay
+(the account pages are in server/account_pages.py).
 
-Sign-in is rate-limited per address (on top of the per-account lockout in moderation/accounts.py)
+Sign-in is rate-limited per address (on top of the sign-in guard in moderation/sign_in_guard.py)
 and every attempt is audited. The overlay is public: it shows only what is on air, as the public
 sees it, so a production switcher's browser source needs no account."""
 
@@ -11,8 +12,9 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from moderation import workflow as wf
 from moderation.accounts import SESSION_LIFETIME
-from moderation.errors import DomainError, RateLimited, Unauthorized
+from moderation.errors import Unauthorized
 from moderation.roles import BOARD, CHAIR_NAMESPACE, MODERATOR_NAMESPACE, Actor, Role
 from moderation.sessions import Session
 
@@ -31,7 +33,7 @@ from .keys import (
 from .moderator import StaffNamespace
 from .pages import render
 from .ratelimit import RateLimiter
-from .security import client_ip, origin_allowed
+from .security import client_ip, local_path, origin_allowed, secure_request
 from .stream_api import stream_links
 
 routes = web.RouteTableDef()
@@ -40,12 +42,11 @@ sign_in_limit: web.AppKey[RateLimiter] = web.AppKey("sign_in_limit")
 
 
 def _safe_next(raw: Any) -> str:
-    """Only a path on this site: browsers read "//host" and "/\\host" as another site."""
-    ok = isinstance(raw, str) and raw.startswith("/") and not raw.startswith(("//", "/\\")) and len(raw) < 500
-    return raw if ok else "/staff"
+    """After sign-in: back where the officer was going, if that is a page of this site."""
+    return local_path(raw, "/staff")
 
 
-def _staff_render(request: web.Request, template: str, actor: Actor, **context: Any) -> web.Response:
+def staff_render(request: web.Request, template: str, actor: Actor, **context: Any) -> web.Response:
     token = request.cookies.get(STAFF_COOKIE, "")
     response = render(request, template, user=actor.public(), staff_csrf=request.app[staff_csrf_key].token(token),
                       **context)
@@ -53,7 +54,7 @@ def _staff_render(request: web.Request, template: str, actor: Actor, **context: 
     return response
 
 
-async def _signed_in(request: web.Request, roles: frozenset[Role]) -> Actor:
+async def signed_in(request: web.Request, roles: frozenset[Role]) -> Actor:
     actor, cookie = await identify(request)
     if actor is None or cookie is None:
         raise web.HTTPSeeOther(f"/login?next={quote(request.path_qs)}")
@@ -86,17 +87,14 @@ async def login(request: web.Request) -> web.Response:
     else:
         try:
             signed = await request.app[accounts_key].sign_in(name, str(form.get("password", "")), client=ip)
-        except (Unauthorized, RateLimited) as err:
-            error, status = message(err.reason, lang, err.field, **err.params), err_status(err)
+        except Unauthorized as err:  # one answer, whatever the cause (moderation/accounts.py)
+            error, status = message(err.reason, lang, err.field, **err.params), 401
         else:
             response = web.HTTPSeeOther(next_path)
-            set_staff_cookie(response, signed.token, request.secure, int(SESSION_LIFETIME.total_seconds()))
+            set_staff_cookie(response, signed.token, secure_request(request, trusted),
+                             int(SESSION_LIFETIME.total_seconds()))
             raise response
     return render(request, "login.html", status=status, next=next_path, error=error, name=name)
-
-
-def err_status(err: DomainError) -> int:
-    return 429 if isinstance(err, RateLimited) else 401
 
 
 @routes.post("/logout")
@@ -116,9 +114,9 @@ async def logout(request: web.Request) -> web.Response:
 
 @routes.get("/staff")
 async def staff_home(request: web.Request) -> web.Response:
-    actor = await _signed_in(request, MODERATOR_NAMESPACE | CHAIR_NAMESPACE)
+    actor = await signed_in(request, MODERATOR_NAMESPACE | CHAIR_NAMESPACE)
     sessions = await request.app[watch_key].store.list_sessions()
-    return _staff_render(request, "staff.html", actor, sessions=sessions)
+    return staff_render(request, "staff.html", actor, sessions=sessions)
 
 
 async def _staff_session(request: web.Request) -> Session:
@@ -133,25 +131,25 @@ def _stream(request: web.Request, session_id: int) -> dict[str, Any] | None:
 
 @routes.get("/mod/{session_id}")
 async def moderator_console(request: web.Request) -> web.Response:
-    actor = await _signed_in(request, MODERATOR_NAMESPACE)
+    actor = await signed_in(request, MODERATOR_NAMESPACE)
     session = await _staff_session(request)
-    return _staff_render(request, "moderator.html", actor, session=session,
-                         stream=_stream(request, session.id))
+    return staff_render(request, "moderator.html", actor, session=session,
+                         stream=_stream(request, session.id), session_actions=wf.session_actions(actor.role))
 
 
 @routes.get("/chair/{session_id}")
 async def chair_screen(request: web.Request) -> web.Response:
-    actor = await _signed_in(request, CHAIR_NAMESPACE)
+    actor = await signed_in(request, CHAIR_NAMESPACE)
     session = await _staff_session(request)
-    return _staff_render(request, "chair.html", actor, session=session, stream=_stream(request, session.id))
+    return staff_render(request, "chair.html", actor, session=session, stream=_stream(request, session.id))
 
 
 @routes.get("/studio/{session_id}")
 async def studio(request: web.Request) -> web.Response:
     """The studio laptop's page: publishes its camera and microphone over WHIP."""
-    actor = await _signed_in(request, BOARD)
+    actor = await signed_in(request, BOARD)
     session = await _staff_session(request)
-    response = _staff_render(request, "studio.html", actor, session=session, stream=_stream(request, session.id))
+    response = staff_render(request, "studio.html", actor, session=session, stream=_stream(request, session.id))
     # the page asks for the camera and microphone; nothing else on this site needs them
     response.headers["Permissions-Policy"] = "camera=(self), microphone=(self)"
     return response
@@ -171,3 +169,6 @@ def setup_staff(app: web.Application) -> None:
     app[sign_in_limit] = RateLimiter(settings.sign_ins_per_ip_per_minute, settings.sign_ins_per_ip_per_minute,
                                      enabled=settings.rate_limit)
     app.add_routes(routes)
+    from .account_pages import routes as account_routes  # built on this module's page helpers
+
+    app.add_routes(account_routes)

@@ -46,6 +46,73 @@ STAFF_UI: dict[str, tuple[str, str]] = {
     "deadline_t": ("T−{n}", "T−{n}"),
     "deadline_past": ("đã qua", "past"),
     "staff_draft_note": ("Bản nháp: chỉ cán bộ thấy phiên này.", "Draft: only staff can see this session."),
+    # ---- accounts: the administrator's page (/staff/users) and one's own password (/staff/password) ----
+    "acct_nav": ("Tài khoản cán bộ", "Staff accounts"),
+    "acct_my_nav": ("Tài khoản của bạn", "Your account"),
+    "acct_title": ("Tài khoản cán bộ", "Staff accounts"),
+    "acct_intro": (
+        "Khóa, mở khóa tài khoản, đặt lại mật khẩu hoặc kết thúc mọi phiên đăng nhập của một người. Mỗi thao tác "
+        "được ghi nhật ký. Thêm tài khoản bằng dòng lệnh: doithoai user add.",
+        "Disable or enable an account, reset a password, or end every sign-in of a person. Every action is "
+        "audited. Add accounts from the command line: doithoai user add.",
+    ),
+    "acct_role": ("Vai trò", "Role"),
+    "acct_department": ("Sở, ngành", "Department"),
+    "acct_state": ("Trạng thái", "State"),
+    "acct_active": ("Đang hoạt động", "Active"),
+    "acct_disabled": ("Đã khóa", "Disabled"),
+    "acct_last_sign_in": ("Đăng nhập gần nhất", "Last sign-in"),
+    "acct_never": ("Chưa đăng nhập", "Never"),
+    "acct_signed_in": ("Đang đăng nhập", "Signed in"),
+    "acct_browsers": ("{n} trình duyệt", "{n} browser(s)"),
+    "acct_you": ("(bạn)", "(you)"),
+    "acct_actions": ("Thao tác với tài khoản {name}", "Actions on the account {name}"),
+    "acct_disable": ("Khóa tài khoản", "Disable"),
+    "acct_enable": ("Mở khóa tài khoản", "Enable"),
+    "acct_signout": ("Đăng xuất khỏi mọi nơi", "Sign out everywhere"),
+    "acct_tokens": ("Thu hồi cả mã truy cập API", "Also revoke API tokens"),
+    "acct_password": ("Đặt lại mật khẩu", "Reset password"),
+    "acct_confirm_title": ("Xác nhận thao tác", "Confirm"),
+    "acct_confirm_disable": (
+        "Khóa tài khoản {name}? Mọi phiên đăng nhập của người này kết thúc ngay; mã truy cập API ngừng hoạt động "
+        "cho đến khi mở khóa.",
+        "Disable the account {name}? Every sign-in of theirs ends at once; their API tokens stop working until "
+        "the account is enabled again.",
+    ),
+    "acct_confirm_enable": ("Mở khóa tài khoản {name}? Người này đăng nhập lại được.",
+                            "Enable the account {name}? They can sign in again."),
+    "acct_confirm_signout": ("Kết thúc mọi phiên đăng nhập của {name}? Các màn hình đang mở của người này đóng ngay.",
+                             "End every sign-in of {name}? Their open screens close at once."),
+    "acct_confirm_signout_tokens": ("Mã truy cập API của người này cũng bị thu hồi.",
+                                    "Their API tokens are revoked too."),
+    "acct_confirm_password": (
+        "Đặt mật khẩu mới cho {name}? Mọi phiên đăng nhập của người này kết thúc ngay; hãy báo mật khẩu mới cho "
+        "họ qua kênh an toàn.",
+        "Set a new password for {name}? Every sign-in of theirs ends at once; give them the new password by a "
+        "safe channel.",
+    ),
+    "acct_done_disable": ("Đã khóa tài khoản {name}; {n} phiên đăng nhập đã kết thúc.",
+                          "{name} is disabled; {n} sign-in(s) ended."),
+    "acct_done_enable": ("Đã mở khóa tài khoản {name}.", "{name} is enabled."),
+    "acct_done_signout": ("Đã kết thúc {n} phiên đăng nhập của {name}.", "{n} sign-in(s) of {name} ended."),
+    "acct_done_password": ("Đã đặt mật khẩu mới cho {name}; {n} phiên đăng nhập đã kết thúc.",
+                           "{name} has a new password; {n} sign-in(s) ended."),
+    "acct_back": ("Quay lại danh sách tài khoản", "Back to the accounts"),
+    "pw_nav": ("Đổi mật khẩu", "Change my password"),
+    "pw_title": ("Đổi mật khẩu", "Change my password"),
+    "pw_intro": (
+        "Sau khi đổi, các phiên đăng nhập khác của bạn (trên máy khác, trình duyệt khác) kết thúc; phiên này vẫn "
+        "tiếp tục.",
+        "Once changed, your other sign-ins (other computers, other browsers) end; this one goes on.",
+    ),
+    "pw_old": ("Mật khẩu hiện tại", "Current password"),
+    "pw_new": ("Mật khẩu mới", "New password"),
+    "pw_again": ("Nhập lại mật khẩu mới", "New password again"),
+    "pw_hint": ("Ít nhất 10 ký tự. Một câu dễ nhớ dài là mật khẩu tốt.",
+                "At least 10 characters. A long sentence you remember makes a good password."),
+    "pw_submit": ("Đổi mật khẩu", "Change password"),
+    "pw_done": ("Đã đổi mật khẩu. {n} phiên đăng nhập khác đã kết thúc.",
+                "Your password is changed. {n} other sign-in(s) ended."),
     # ---- the console (template) ----
     "console_title": ("Bàn điều phối câu hỏi", "Moderation console"),
     "console_loading": ("Đang tải câu hỏi…", "Loading questions…"),
