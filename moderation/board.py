@@ -169,7 +169,7 @@ def _apply(conn: Connection, row: Row[Any], session: Row[Any], action: str, para
         effect.queue_changed = effect.on_air_changed = True
     elif action == "approve":
         values["held"] = False
-    if held and action in ("edit", "answer"):
+    if held and action in ("edit", "answer", "classify"):
         # changed by someone other than the head: held again, and out of the live queue until approved
         values["held"] = True
         if state is S.QUEUED:

@@ -122,9 +122,14 @@ def answer_needs_head(f: Facts) -> bool:
     return f.answer_needs_head
 
 
+def closed_needs_head(f: Facts) -> bool:
+    return f.session_over
+
+
 HOLDS_TEXT: dict[Callable[[Facts], bool], str] = {
     text_needs_head: "holds if late or after the close (not for the head)",
     answer_needs_head: "holds if late, until the close (not for the head)",
+    closed_needs_head: "holds after the close (not for the head)",
 }
 
 
@@ -141,7 +146,8 @@ ACTIONS: dict[str, Move] = {
                     "`reason`, `note`"),
     "edit": Move(NOT_MERGED, EDITORS, "the text shown changes, the original is kept", "`text`",
                  (head_on_air,), holds=text_needs_head),
-    "classify": Move(NOT_MERGED, EDITORS, "field", "`field` (one of the session's, or null)"),
+    "classify": Move(NOT_MERGED, EDITORS, "field", "`field` (one of the session's, or null)",
+                     holds=closed_needs_head),
     "route": Move(SCREENED, EDITORS, "routed", "`department`"),
     "answer": Move(SCREENED | {S.QUEUED}, EDITORS | {Role.RESPONDER},
                    "prepared (queued stays queued), answer attached; responders: own department only", "`answer`",
@@ -277,11 +283,16 @@ def actions_markdown() -> str:
 
 
 FEEDS = ("test", "whip", "url")
-PULL_SCHEMES = ("rtsp", "rtsps", "rtmp", "rtmps", "srt", "http", "https", "file", "udp", "rtp")
 
 
 def check_feed(feed: Any, url: Any) -> tuple[str | None, str | None]:
-    """A programme feed staff may choose: test | whip | url (with its URL) | None (no video)."""
+    """A programme feed staff may choose: test | whip | url (with its URL) | None (no video).
+
+    A URL must be one of the network schemes a studio uses (never file://) with a host; where that
+    host points is checked by stream.feed_policy.FeedPolicy when the feed is chosen (it resolves the
+    name) and again by the media worker before every connection."""
+    from stream.feed_policy import FeedPolicy, FeedRefused  # the rule lives beside the worker that applies it
+
     if feed is None:
         return None, None
     if feed not in FEEDS:
@@ -291,9 +302,12 @@ def check_feed(feed: Any, url: Any) -> tuple[str | None, str | None]:
     if not isinstance(url, str) or not url.strip():
         raise ValidationError("feed_url_required", field="url")
     url = url.strip()
-    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
-    if scheme not in PULL_SCHEMES or len(url) > 2000:
-        raise ValidationError("bad_feed_url", field="url", schemes=", ".join(PULL_SCHEMES))
+    if len(url) > 2000 or any(ch.isspace() or ord(ch) < 0x20 for ch in url):
+        raise ValidationError("feed_url_host", field="url")
+    try:
+        FeedPolicy().host(url)
+    except FeedRefused as refused:
+        raise ValidationError(refused.reason, field="url", **refused.params) from None
     return feed, url
 
 

@@ -229,3 +229,6 @@ async def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.02)
+
+
+from tests.staff import staff  # noqa: E402, F401  (the board's staff clients, for every test module)

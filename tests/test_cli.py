@@ -125,15 +125,20 @@ def test_session_start_needs_iso_time_with_timezone(data_dir: Path, start: str, 
 def test_session_lifecycle_and_illegal_transitions(data_dir: Path) -> None:
     first = new_session_id(data_dir)
     second = new_session_id(data_dir)
+    run_cli("user", "add", "truongban", "--role", "head", data_dir=data_dir, stdin="một mật khẩu đủ dài\n")
     for verb, state in [("announce", "announced"), ("start", "live"), ("close", "closed"), ("publish", "published")]:
-        moved = cli_json("session", verb, str(first), data_dir=data_dir)
+        if verb == "publish":  # the head's final review: refused to the command line's own admin
+            refused = run_cli("session", verb, str(first), data_dir=data_dir, check=False)
+            assert refused.returncode != 0 and "“publish”" in refused.stderr
+        moved = cli_json("session", verb, str(first), *(("--as", "truongban") if verb == "publish" else ()),
+                         data_dir=data_dir)
         assert moved["id"] == first and moved["state"] == state
         assert cli_json("session", "show", str(first), data_dir=data_dir)["state"] == state
     assert cli_json("session", "show", str(first), data_dir=data_dir)["closed_at"] is not None
 
     # a draft cannot be closed (nor started, nor published); nothing changes
     for verb, target in [("close", "closed"), ("start", "live"), ("publish", "published")]:
-        refused = run_cli("session", verb, str(second), data_dir=data_dir, check=False)
+        refused = run_cli("session", verb, str(second), "--as", "truongban", data_dir=data_dir, check=False)
         assert refused.returncode != 0 and refused.stdout == ""
         assert f"Không thể chuyển phiên từ trạng thái “draft” sang “{target}”" in refused.stderr
     # a published session stays published

@@ -123,3 +123,10 @@ async def test_board_workflow_and_audit_chain(pg_server: RunningServer, viewer_c
     with pytest.raises(Exception, match="append-only"):
         async with pg_server.store.write_engine.begin() as conn:
             await conn.execute(text("DELETE FROM audit_log"))
+
+
+async def test_interest_counts_each_question_for_itself(pg_server: RunningServer, viewer_client: Any) -> None:
+    from tests.test_promises import interest_counts
+
+    # the correlated recount on PostgreSQL's planner too (issue 10.1: q2 showed 2, not 1)
+    assert list((await interest_counts(pg_server, viewer_client)).values()) == [3, 1, 0]

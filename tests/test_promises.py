@@ -9,12 +9,16 @@ import json
 from typing import Any
 
 import aiohttp
+import pytest
+from playwright.async_api import Browser
 
 from moderation import audit
 from moderation import workflow as wf
-from moderation.roles import BOARD, Role
+from moderation.roles import BOARD, Actor, Role
 from moderation.sessions import SessionState
+from server.keys import feed_key
 
+from .browser import screenshot
 from .conftest import ROOT, RunningServer, run_cli
 from .staff import Staff, submit, until
 
@@ -321,3 +325,39 @@ def test_every_role_and_state_is_decided_by_the_table() -> None:
                                 passed = False
                             assert passed == (action in offered), (role, state, held, late, over, action)
         assert ("reveal" in wf.role_actions(role)) == (role in BOARD)
+    # editors and admins share one room (board_feed.mod_room): one card must be right for both
+    for action, move in wf.ACTIONS.items():
+        assert (Role.ADMIN in move.roles) == (Role.EDITOR in move.roles), action
+
+
+@pytest.mark.browser
+async def test_the_console_renders_what_the_server_allows(server: RunningServer, browser: Browser) -> None:
+    """A held late question in an editor's console: no queue or air button, and the reason shown;
+    the head's console offers the approval; after it, the editor's card offers air."""
+    from tests.test_browser_staff import add_staff, card, console, in_lane, store_question
+
+    session = await server.new_session(SessionState.LIVE)
+    for name, role in (("bt", "editor"), ("tb", "head")):
+        await add_staff(server, name, role)
+    await server.app[feed_key].session_action(session.id, "approve_script", Actor("tb", Role.HEAD))
+    late = await store_question(server, session.id, "Câu hỏi đến muộn về bến xe Cầu Rào?")
+    await server.store.apply_action(late, "accept", actor=Actor("bt", Role.EDITOR))
+    editor = await console(browser, server, "bt", session.id)
+    head = await console(browser, server, "tb", session.id)
+    await in_lane(editor.page, late, "late")
+    mine = card(editor.page, late)
+    assert await mine.locator("button[data-action=air]").count() == 0
+    assert await mine.locator("button[data-action=queue]").count() == 0
+    assert await mine.locator("button[data-action=approve]").count() == 0
+    why = await mine.locator(".qc-withheld").inner_text()
+    assert "cần Trưởng Ban duyệt trước" in why
+    await mine.screenshot(path=str(await screenshot(editor.page, "console-held.png")))
+    await in_lane(head.page, late, "late")
+    await card(head.page, late).locator("button[data-action=approve]").click()
+    await mine.locator("button[data-action=air]").wait_for()
+    assert await mine.locator(".qc-withheld").count() == 0
+    assert not editor.unexpected_errors() and not head.unexpected_errors()
+    await screenshot(editor.page, "console-after-approval.png")
+    # the session controls are the table's too: an editor has none, the head has the close
+    assert await editor.page.locator("#session-close").count() == 0
+    assert await head.page.locator("#session-close").count() == 1
