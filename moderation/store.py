@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, event, false, insert, select, update
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Connection, Row, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from . import audit
@@ -42,6 +43,28 @@ logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 def sqlite_url(data_dir: Path) -> str:
     return f"sqlite+aiosqlite:///{(data_dir / 'doithoai.sqlite3').resolve()}"
+
+
+def keep_sqlite_private(url: str) -> None:
+    """The database holds every asker's name, address and phone: readable by its owner only (0600).
+    Created so before SQLite opens it, because SQLite gives its -wal and -shm files the database
+    file's mode; a store made by an older version is tightened (its -wal and -shm too)."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    try:
+        os.close(os.open(path, os.O_RDONLY | os.O_CREAT, 0o600))  # an empty file is a new SQLite database
+    except OSError:
+        return  # no such directory, or not ours: SQLite's own error says so at the first connection
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        try:
+            if name.stat().st_mode & 0o077:
+                name.chmod(0o600)
+        except FileNotFoundError:
+            continue
+        except PermissionError:
+            log.warning("%s is readable by others and is not ours to chmod", name.name)
 
 
 def sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -205,6 +228,8 @@ def _session(row: Row[Any]) -> Session:
 class Store:
     def __init__(self, url: str) -> None:
         self.url = url
+        if url.startswith("sqlite"):
+            keep_sqlite_private(url)
         self.write_engine = _make_engine(url, writer=True)
         self.read_engine = _make_engine(url, writer=False)
         self.writer = BatchWriter(self.write_engine, sqlite_url=url if url.startswith("sqlite") else None)

@@ -55,12 +55,19 @@ class Settings:
         return [ipaddress.ip_network(n, strict=False) for n in self.trusted_proxies]
 
     def ensure_data_dir(self) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.data_dir.mkdir(parents=True)
+        except FileExistsError:
+            pass  # an operator's directory keeps its mode; the store's files in it are 0600 (moderation/store.py)
+        else:
+            # the store, its keys and the recordings: the server's account only (umask would leave 0755)
+            self.data_dir.chmod(0o700)
         if not self.secret_key:
             key_file = self.data_dir / "secret_key"
             if not key_file.exists():
-                key_file.write_text(secrets.token_urlsafe(32))
-                key_file.chmod(0o600)
+                # created 0600, never readable by others even for a moment
+                with os.fdopen(os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
+                    out.write(secrets.token_urlsafe(32))
             self.secret_key = key_file.read_text().strip()
 
 

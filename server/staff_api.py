@@ -3,20 +3,18 @@ portal's back end (bearer token) or a signed-in browser (cookie + X-CSRF-Token).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from aiohttp import web
 
 from moderation import audit
-from moderation.errors import Conflict, NotFound
-from moderation.register import to_csv, to_xlsx
+from moderation.errors import Conflict, Forbidden, NotFound
+from moderation.register import Identities, copy_register, parse_identities
 from moderation.roles import BOARD, HEADS, MODERATOR_NAMESPACE, Role
 from moderation.text import fold
 
 from .api import json_response, path_id, public_session, read_json, request_lang
-from .auth import require_staff
+from .auth import credential, require_staff
 from .errors import error_body
-from .keys import feed_key, store_key, watch_key
+from .keys import feed_key, staff_csrf_key, store_key, watch_key
 
 routes = web.RouteTableDef()
 
@@ -91,21 +89,29 @@ async def stats(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/sessions/{session_id}/register.{fmt}")
 async def register(request: web.Request) -> web.StreamResponse:
+    """The register: `?identities=full&reason=…` (the default; audited) or `?identities=masked`."""
     actor = await require_staff(request, BOARD)
     fmt = request.match_info["fmt"]
     if fmt not in ("csv", "xlsx", "json"):
         raise NotFound("format_not_found", field="format")
-    session = await request.app[watch_key].get(path_id(request, "session_id"))
-    rows = await request.app[store_key].register(session.id, sees_protected=actor.sees_protected)
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
-    name = f"so-ghi-chep-phien-{session.id}-{stamp}.{fmt}"
-    headers = {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}
-    if fmt == "json":
-        return json_response({"session": session.staff_dict(), "register": rows})
-    if fmt == "csv":
-        return web.Response(text=to_csv(rows), content_type="text/csv", charset="utf-8", headers=headers)
-    return web.Response(body=to_xlsx(rows, session.title), headers=headers,
-                        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    identities = parse_identities(request.query.get("identities", Identities.FULL.value))
+    if identities is Identities.FULL:
+        _csrf_for_identities(request)
+    copy = await copy_register(request.app[store_key], path_id(request, "session_id"), actor, fmt=fmt,
+                               identities=identities, reason=request.query.get("reason"))
+    headers = {"Content-Disposition": f'attachment; filename="{copy.filename}"', "Cache-Control": "no-store",
+               "Content-Type": copy.content_type}
+    return web.Response(body=copy.body, headers=headers)
+
+
+def _csrf_for_identities(request: web.Request) -> None:
+    """A link on another site would make a signed-in officer's browser fetch the full register (a GET
+    carries the Lax cookie): the file lands on their machine and the audit log records a reason they
+    never gave. With the cookie, the full register takes the page's X-CSRF-Token, as a change does."""
+    given = credential(request)
+    if given is not None and given[0] == "cookie" and not request.app[staff_csrf_key].check(
+            given[1] or "", request.headers.get("X-CSRF-Token")):
+        raise Forbidden("csrf", field="csrf")
 
 
 @routes.get("/api/v1/audit")

@@ -10,7 +10,7 @@
 // Everything a user typed is put on the page with textContent only: never as HTML.
 
 import { io } from "/static/vendor/socket.io-client/socket.io.esm.min.js";
-import { clockTime, dateTime, dayDate, duration, el, fold, loadText, translator, typingIn } from "/static/js/staff.js";
+import { clockTime, csrfToken, dateTime, dayDate, duration, el, fold, loadText, translator, typingIn } from "/static/js/staff.js";
 
 const t = translator(loadText());
 const ACK_TIMEOUT_MS = 10000;
@@ -1410,6 +1410,105 @@ function start(root) {
         },
       });
     });
+  }
+
+  // ---- the register (sổ ghi chép) ----
+  // The masked copy is a plain link: it shows no more than the console does, so it needs no reason.
+  // The copy with identities takes a stated reason and is fetched here, with the page's CSRF token
+  // (the server asks for it), so that a refusal shows in the dialog; the server audits it before
+  // sending it (docs/moderation.md, "The register").
+  const registerButton = $("register-open");
+  if (registerButton) registerButton.addEventListener("click", () => openRegister(registerButton));
+
+  function openRegister(origin) {
+    const base = origin.dataset.url;
+    const reason = el("textarea");
+    reason.id = "dlg-register-reason";
+    reason.rows = 3;
+    reason.maxLength = 300;
+    openDialog({
+      title: t("dlg_reg_title"),
+      origin,
+      submitLabel: t("dlg_reg_submit"),
+      build(body) {
+        const masked = el("section", "register-masked");
+        const maskedTitle = el("h3", "", t("dlg_reg_masked"));
+        maskedTitle.id = "register-masked-title";
+        masked.setAttribute("aria-labelledby", maskedTitle.id);
+        const links = el("ul", "register-links");
+        let first = null;
+        for (const fmt of ["xlsx", "csv"]) {
+          const link = el("a", "", t("dlg_reg_masked_" + fmt));
+          link.id = "register-masked-" + fmt;
+          link.href = `${base}.${fmt}?identities=masked`;
+          link.download = "";
+          const item = el("li");
+          item.append(link);
+          links.append(item);
+          if (!first) first = link;
+        }
+        masked.append(maskedTitle, links);
+
+        const full = el("section", "register-full");
+        const fullTitle = el("h3", "", t("dlg_reg_full"));
+        fullTitle.id = "register-full-title";
+        full.setAttribute("aria-labelledby", fullTitle.id);
+        const formats = el("fieldset", "reasons");
+        formats.append(el("legend", "", t("dlg_reg_format")));
+        for (const [fmt, label] of [["xlsx", "XLSX (Excel)"], ["csv", "CSV"]]) {
+          const wrap = el("label", "radio reason");
+          const input = el("input");
+          input.type = "radio";
+          input.name = "register-format";
+          input.value = fmt;
+          input.id = "register-format-" + fmt;
+          input.checked = fmt === "xlsx";
+          wrap.append(input, el("span", "", " " + label));
+          formats.append(wrap);
+        }
+        full.append(fullTitle, formats, field(t("dlg_reg_reason"), reason, t("dlg_reg_hint")));
+        body.append(masked, full);
+        return first;
+      },
+      submit() {
+        if (!required(reason)) return false;
+        const chosen = dialogForm.querySelector("input[name=register-format]:checked");
+        return downloadRegister(`${base}.${chosen ? chosen.value : "xlsx"}`, reason.value.trim());
+      },
+    });
+  }
+
+  async function downloadRegister(url, reason) {
+    const query = new URLSearchParams({ identities: "full", reason });
+    let response;
+    try {
+      response = await fetch(`${url}?${query}`, { credentials: "same-origin", headers: { "X-CSRF-Token": csrfToken() } });
+    } catch {
+      dialogError.textContent = t("msg_offline");
+      return false;
+    }
+    if (!response.ok) {
+      let error = {};
+      try {
+        error = (await response.json()).error || {};
+      } catch {
+        // not JSON: the status says enough
+      }
+      dialogError.textContent = t("msg_error", { m: error.message || error.code || String(response.status) });
+      if (error.field === "reason") $("dlg-register-reason").focus();
+      return false;
+    }
+    const blob = await response.blob();
+    const named = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "");
+    const link = el("a");
+    link.href = URL.createObjectURL(blob);
+    link.download = named ? named[1] : url.split("/").pop();
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 60000); // the download has its own copy by then
+    announce(t("msg_reg_done"));
+    return true;
   }
 
   render();
