@@ -87,6 +87,9 @@ def write_submissions(conn: Connection, items: list[Submission], now: datetime) 
             results[index] = first if first_content == content else ValidationError(
                 "reused_idempotency_key", field="idempotency_key")
             continue
+        if item.refusal is not None:  # a blocked sender (moderation/blocks.py): nothing new is stored
+            results[index] = item.refusal
+            continue
         state = SessionState(session[0])
         if state not in INTAKE_OPEN:
             results[index] = (
@@ -113,7 +116,8 @@ def write_submissions(conn: Connection, items: list[Submission], now: datetime) 
             qid = ids[(row[0], row[1])]
             results[index] = Receipt(qid, row[2])
             a = item.asker
-            askers.append((qid, a.kind.value, a.name, a.address, a.phone, a.name_shown.value))
+            askers.append((qid, a.kind.value, a.name, a.address, a.phone, a.name_shown.value, item.viewer_hash,
+                           item.address_hash))
             consents.append((qid, item.consent_version, stamp, item.channel))
         _insert_rows(conn, s.askers, askers)
         _insert_rows(conn, s.consent_records, consents)

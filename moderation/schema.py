@@ -145,6 +145,10 @@ askers = Table(
     Column("address", String(400), nullable=False),
     Column("phone", String(20), nullable=False),
     Column("name_shown", String(20), nullable=False),
+    # What the question was sent with, as keyed hashes (moderation/blocks.py), so a moderator can
+    # block its sender: the viewer's cookie id (None without one) and the client address.
+    Column("viewer_hash", String(32)),
+    Column("address_hash", String(32)),
 )
 
 consent_records = Table(
@@ -219,6 +223,27 @@ staff_sessions = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
     Column("ended_at", UTCDateTime),
+)
+
+# Senders the board blocked (moderation/blocks.py): keyed hashes only, never a phone or an address in
+# clear. One row per decision; rows are never deleted (lifting stamps lifted_at), so every node can
+# tell from (rows, lifted rows) that it must read them again.
+sender_blocks = Table(
+    "sender_blocks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("session_id", ForeignKey("sessions.id")),  # None: every session
+    Column("question_id", ForeignKey("questions.id", ondelete="SET NULL")),  # the question it was chosen from
+    Column("viewer_hash", String(32)),
+    Column("address_hash", String(32)),
+    Column("phone_hash", String(32)),
+    Column("reason", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(100), nullable=False),
+    Column("expires_at", UTCDateTime),  # None: until lifted
+    Column("lifted_at", UTCDateTime),
+    Column("lifted_by", String(100)),
+    Column("lift_reason", Text),
 )
 
 # The audit log: append-only (triggers refuse UPDATE and DELETE), each row chained to the one

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from .asker import Asker, AskerKind, NameShown, normalize_phone
 from .consent import CONSENT_TEXTS, CURRENT_CONSENT
-from .errors import Problems, TooLarge, ValidationError
+from .errors import DomainError, Problems, TooLarge, ValidationError
 from .text import clean_line, clean_text
 
 MAX_PAYLOAD_BYTES = 16 * 1024
@@ -33,13 +33,21 @@ class Submission:
     text: str
     consent_version: str
     channel: str
+    # What it was sent with, as keyed hashes (moderation/blocks.py): stored with the asker, so a
+    # moderator can block the sender later.
+    viewer_hash: str | None = None
+    address_hash: str | None = None
+    # Set when the sender is blocked (moderation/blocks.py): the writer answers with it instead of
+    # storing the question, unless the key is a resend of one already stored, which keeps its receipt.
+    refusal: DomainError | None = None
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Submissions cross to the writer process by the hundred per batch: plain strings pickle
         # in C, dataclasses and enums through Python (moderation/writer_process.py).
         a = self.asker
         return (_rebuild, (self.session_id, self.idempotency_key, a.kind.value, a.name, a.address, a.phone,
-                           a.name_shown.value, self.field, self.text, self.consent_version, self.channel))
+                           a.name_shown.value, self.field, self.text, self.consent_version, self.channel,
+                           self.viewer_hash, self.address_hash, self.refusal))
 
     @property
     def content_hash(self) -> str:
@@ -57,9 +65,11 @@ Choice = TypeVar("Choice", bound=Enum)
 
 
 def _rebuild(session_id: int, key: str, kind: str, name: str, address: str, phone: str, name_shown: str,
-             field: str | None, text: str, consent_version: str, channel: str) -> Submission:
+             field: str | None, text: str, consent_version: str, channel: str, viewer_hash: str | None = None,
+             address_hash: str | None = None, refusal: DomainError | None = None) -> Submission:
     asker = Asker(_KINDS[kind], name, address, phone, _SHOWN[name_shown])
-    return Submission(session_id, key, asker, field, text, consent_version, channel)
+    return Submission(session_id, key, asker, field, text, consent_version, channel, viewer_hash, address_hash,
+                      refusal)
 
 
 def _choice(members: dict[Any, Choice], enum: type[Choice], raw: Any, default: Choice, field: str,
@@ -127,9 +137,10 @@ def parse_session_id(value: Any) -> int:
     return session_id
 
 
-def parse_submission(payload: Any, *, channel: str, session_fields: list[str] | None = None) -> Submission:
+def parse_submission(payload: Any, *, channel: str, session_fields: list[str] | None = None,
+                     viewer_hash: str | None = None, address_hash: str | None = None) -> Submission:
     """Validate and normalise; raise ValidationError naming the (first) field that is wrong,
-    with every problem found in `params["all"]`."""
+    with every problem found in `params["all"]`. The hashes say who sent it (moderation/blocks.py)."""
     if not isinstance(payload, dict):
         raise ValidationError("not_an_object", field=None)
     check_size(payload)
@@ -205,4 +216,6 @@ def parse_submission(payload: Any, *, channel: str, session_fields: list[str] | 
         text=text,
         consent_version=consent_version,
         channel=channel,
+        viewer_hash=viewer_hash,
+        address_hash=address_hash,
     )

@@ -14,8 +14,8 @@ from moderation.submission import MAX_ID, MAX_PAYLOAD_BYTES
 
 from .errors import HTTP_STATUS, error_body
 from .i18n import LANGS, lang_of, message
-from .keys import intake_key, settings_key, store_key, watch_key
-from .security import client_ip, origin_allowed
+from .keys import intake_key, settings_key, store_key, viewer_ids_key, watch_key
+from .security import VIEWER_COOKIE, client_ip, origin_allowed
 
 routes = web.RouteTableDef()
 
@@ -161,9 +161,10 @@ async def submit_question(request: web.Request) -> web.Response:
         body_id = payload.setdefault("session_id", path_id(request, "session_id"))
         if str(body_id) != request.match_info["session_id"]:
             raise ValidationError("bad_session_id", field="session_id")
-    ack = await request.app[intake_key].submit(
-        payload, channel=Channel.API, client_ip=client_ip(request, trusted), connection=None,
-        lang=request_lang(request),
+    intake, ip = request.app[intake_key], client_ip(request, trusted)
+    ack = await intake.submit(
+        payload, channel=Channel.API, client_ip=ip, connection=None, lang=request_lang(request),
+        sender=intake.sender(request.app[viewer_ids_key].verify(request.cookies.get(VIEWER_COOKIE)), ip),
     )
     if ack["ok"]:
         return json_response(ack, status=201)

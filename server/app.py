@@ -16,17 +16,19 @@ from aiohttp import web
 from socketio import packet
 
 from moderation.accounts import Accounts
+from moderation.blocks import SenderBlocks, SenderKey
 from moderation.sessions import Session
 from moderation.store import Store
 from stream import capabilities
 
-from . import api, staff_api
+from . import api, blocks_api, staff_api
 from .auth import StaffCsrf
 from .board_feed import BoardFeed
 from .config import Settings
 from .intake import Intake
 from .keys import (
     accounts_key,
+    blocks_key,
     feed_key,
     intake_key,
     media_key,
@@ -126,6 +128,7 @@ def create_app(settings: Settings) -> web.Application:
 
     app.add_routes(api.routes)
     app.add_routes(staff_api.routes)
+    app.add_routes(blocks_api.routes)
     setup_pages(app, settings.secret_key)
     app[staff_csrf_key] = StaffCsrf(settings.secret_key)
     setup_staff(app)
@@ -165,7 +168,9 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
         await media.start()
         for session in list(watch.sessions.values()):
             await media.session_changed(session)
-    intake = Intake(settings, store, watch, feed)
+    blocks = SenderBlocks(store, SenderKey(settings.secret_key), settings.session_poll_seconds)
+    await blocks.start()
+    intake = Intake(settings, store, watch, feed, blocks)
     viewers = ViewerNamespace(settings, intake, watch, app[viewer_ids_key], feed)
     if media is not None:
         viewers.stream_state = media.state
@@ -176,6 +181,7 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
         sio.register_namespace(namespace)
     app[store_key], app[watch_key], app[intake_key], app[feed_key] = store, watch, intake, feed
     app[accounts_key], app[staff_namespaces_key] = accounts, staff_namespaces
+    app[blocks_key] = blocks
     sweeper = asyncio.create_task(_sweep_staff_sockets(staff_namespaces, settings.staff_recheck_seconds),
                                   name="staff-socket-sweep")
     log.info("store ready at %s", _safe_url(settings.database_url))
@@ -184,6 +190,7 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     if media is not None:
         await media.stop()
     await watch.stop()
+    await blocks.stop()
     await feed.close()
     await store.close()  # writes what is queued first
 
@@ -203,7 +210,9 @@ def _media(settings: Settings, sio: socketio.AsyncServer) -> Media:
 
     args = ["--width", str(settings.video_width), "--height", str(settings.video_height),
             "--bitrate", str(settings.video_bitrate), "--dvr-segments", str(settings.hls_dvr_minutes * 60),
-            "--log-level", settings.log_level]
+            "--log-level", settings.log_level, "--max-viewers", str(settings.whep_max_viewers),
+            "--connect-seconds", str(settings.whep_connect_seconds),
+            *(arg for entry in settings.feed_allowed_networks for arg in ("--feed-allow", entry))]
     return Media(settings.data_dir, args, announce)
 
 

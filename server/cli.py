@@ -19,16 +19,18 @@ from aiohttp import web
 
 from moderation import audit
 from moderation.accounts import Accounts
+from moderation.blocks import DEFAULT_KINDS, DURATIONS, KINDS, Scope, SenderBlocks, SenderKey
 from moderation.board import Board
 from moderation.errors import DomainError, ValidationError
 from moderation.register import to_csv, to_xlsx
 from moderation.roles import CLI_ACTOR, ROLES
 from moderation.sessions import DEFAULT_FIELDS, SessionDraft, SessionState
 from moderation.store import Store
+from stream.feed_policy import FeedPolicy
 
 from .config import Settings, load_settings
 from .i18n import message
-from .stream_api import StreamTokens
+from .stream_api import StreamTokens, vet_feed_url
 
 log = logging.getLogger("doithoai")
 
@@ -133,6 +135,26 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--limit", type=int, default=50)
     _store_options(show)
 
+    block = sub.add_parser("block", help="senders the board blocked (docs/moderation.md)").add_subparsers(
+        dest="block_command", required=True)
+    blocks = block.add_parser("list", help="the blocks in force, as JSON lines (never a phone or an address)")
+    blocks.add_argument("--session", type=int, help="those covering this session (its own and those everywhere)")
+    blocks.add_argument("--ended", action="store_true", help="also the lifted and expired ones")
+    _store_options(blocks)
+    add_block = block.add_parser("add", help="block the sender of a question (audited)")
+    add_block.add_argument("question_id", type=int)
+    add_block.add_argument("--reason", required=True, help="why (5-300 characters; in the audit log)")
+    add_block.add_argument("--for", dest="duration", required=True, choices=list(DURATIONS), help="how long")
+    add_block.add_argument("--scope", choices=[s.value for s in Scope], default=Scope.SESSION.value,
+                           help="the question's session (default) or every session (head or admin)")
+    add_block.add_argument("--kind", action="append", dest="kinds", choices=list(KINDS),
+                           help=f"what to recognise the sender by; repeat (default: {' and '.join(DEFAULT_KINDS)})")
+    _store_options(add_block)
+    lift = block.add_parser("lift", help="lift a block by its id (audited)")
+    lift.add_argument("block_id", type=int)
+    lift.add_argument("--reason", required=True, help="why (5-300 characters; in the audit log)")
+    _store_options(lift)
+
     db = sub.add_parser("db", help="the store").add_subparsers(dest="db_command", required=True)
     _store_options(db.add_parser("upgrade", help="apply migrations (serve does this by itself)"))
 
@@ -146,7 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
     which = source.add_mutually_exclusive_group(required=True)
     which.add_argument("--test-pattern", action="store_const", const="test", dest="feed", help="the built-in test card")
     which.add_argument("--whip", action="store_const", const="whip", dest="feed", help="the studio, published over WHIP")
-    which.add_argument("--url", help="pull from rtsp://, rtmp://, srt://, https://…m3u8 or a file")
+    which.add_argument("--url", help="pull from rtsp://, rtmp://, srt://, https://…m3u8 (a public address, or one "
+                       "listed in feed_allowed_networks)")
     which.add_argument("--none", action="store_const", const="none", dest="feed", help="no live video")
     _store_options(source)
     return parser
@@ -198,6 +221,8 @@ async def _command(args: argparse.Namespace, settings: Settings) -> None:
             await _session_command(args, store)
         elif args.command == "questions":
             await _questions_command(args, store)
+        elif args.command == "block":
+            await _block_command(args, store, settings)
         elif args.command == "db":
             _emit({"ok": True})
         elif args.command == "stream":
@@ -274,10 +299,27 @@ async def _session_command(args: argparse.Namespace, store: Store) -> None:
         _emit((await store.transition_session(args.id, target)).staff_dict())
 
 
+async def _block_command(args: argparse.Namespace, store: Store, settings: Settings) -> None:
+    """A running server takes a change from here into account within its session poll interval."""
+    blocks = SenderBlocks(store, SenderKey(settings.secret_key))
+    now = blocks.clock()
+    verb = args.block_command
+    if verb == "list":
+        for found in await blocks.listing(CLI_ACTOR, session_id=args.session, ended=args.ended):
+            _emit(found.staff_dict(now))
+    elif verb == "add":
+        params = {"reason": args.reason, "duration": args.duration, "scope": args.scope,
+                  "kinds": args.kinds or list(DEFAULT_KINDS)}
+        _emit((await blocks.block(args.question_id, params, CLI_ACTOR)).staff_dict(now))
+    else:
+        _emit((await blocks.lift(args.block_id, args.reason, CLI_ACTOR)).staff_dict(now))
+
+
 async def _stream_command(args: argparse.Namespace, store: Store, settings: Settings) -> None:
     session = await store.get_session(args.session_id)  # NotFound for an unknown id
     if args.stream_command == "source":
         feed = "url" if args.url else (None if args.feed == "none" else args.feed)
+        await vet_feed_url(FeedPolicy(settings.feed_allowed_networks), feed, args.url)
         session = await Board(store).set_feed(session.id, feed, args.url, CLI_ACTOR)
         _emit({"session_id": session.id, "feed": session.feed, "url": session.feed_url})
         return

@@ -45,6 +45,14 @@ class Settings:
     video_height: int = 720
     video_bitrate: int = 2_500_000
     hls_dvr_minutes: int = 30
+    # Hosts and networks (CIDRs) a pull feed may reach besides public addresses: a studio encoder on
+    # the LAN, say ["10.20.0.0/24", "encoder.studio"]. Empty: public addresses only, so no feed URL
+    # reaches this machine, its network or a cloud's metadata service (stream/feed_policy.py).
+    feed_allowed_networks: list[str] = field(default_factory=list)
+    # Low-latency (WHEP) viewers per session, and how long an answered offer may take to connect
+    # before its slot is given back.
+    whep_max_viewers: int = 200
+    whep_connect_seconds: float = 15.0
     log_level: str = "INFO"
 
     @property

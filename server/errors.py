@@ -19,6 +19,7 @@ HTTP_STATUS = {
     "forbidden": 403,
     "unauthorized": 401,
     "conflict": 409,
+    "sender_blocked": 403,
     "internal": 503,
 }
 

@@ -53,6 +53,10 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "receipt": ("Mã tra cứu", "Receipt"),
     "viewer_key": ("Mã người xem", "Viewer key"),
     "segment": ("Đoạn video", "Video segment"),
+    "scope": ("Phạm vi chặn", "Block scope"),
+    "duration": ("Thời hạn chặn", "Block duration"),
+    "kinds": ("Cách nhận ra người gửi", "Ways to recognise the sender"),
+    "block_id": ("Lệnh chặn", "Block"),
 }
 
 MESSAGES: dict[str, tuple[str, str]] = {
@@ -199,6 +203,39 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "sdp_content_type": ("Cần gửi với Content-Type: application/sdp.", "Send with Content-Type: application/sdp."),
     "bad_sdp": ("Nội dung phải là một SDP offer.", "The body must be an SDP offer."),
     "bad_action": ("Thao tác “{action}” không tồn tại.", "Unknown action “{action}”."),
+    # the feed URL (stream/feed_policy.py)
+    "feed_url_host": ("Địa chỉ nguồn cần có tên máy chủ hoặc địa chỉ IP.", "The feed URL needs a host name or an address."),
+    "feed_url_unresolved": ("Không tra được địa chỉ của máy chủ nguồn “{host}”.", "The feed's host “{host}” could not be resolved."),
+    "feed_url_private": (
+        "Nguồn “{host}” trỏ tới địa chỉ nội bộ ({address}); chỉ nhận địa chỉ công cộng, trừ máy, mạng được "
+        "khai báo trong feed_allowed_networks.",
+        "The feed's host “{host}” is an internal address ({address}); only public addresses are allowed, besides "
+        "the hosts and networks listed in feed_allowed_networks.",
+    ),
+    # blocking senders (moderation/blocks.py)
+    "sender_blocked": (
+        "Ban Biên tập đã tạm dừng nhận câu hỏi và lượt quan tâm từ người gửi này.",
+        "The editorial board has stopped taking questions and interest marks from this sender.",
+    ),
+    "sender_blocked_until": (
+        "Ban Biên tập đã tạm dừng nhận câu hỏi và lượt quan tâm từ người gửi này đến {until}.",
+        "The editorial board has stopped taking questions and interest marks from this sender until {until}.",
+    ),
+    "bad_block_scope": ("Phạm vi chặn phải là session (phiên này) hoặc everywhere (mọi phiên).",
+                        "The scope must be session (this session) or everywhere (every session)."),
+    "bad_block_duration": ("Thời hạn chặn phải là một trong: {durations}.", "The duration must be one of: {durations}."),
+    "bad_block_kinds": ("Cần chọn ít nhất một cách nhận ra người gửi: {kinds}.",
+                        "Choose at least one way to recognise the sender: {kinds}."),
+    "block_reason_required": ("Vui lòng nêu lý do chặn ({min} đến {max} ký tự).",
+                              "State the reason ({min} to {max} characters)."),
+    "nothing_to_block": ("Câu hỏi này không lưu thông tin nào để chặn theo cách đã chọn (ví dụ gửi qua API không "
+                         "có cookie); hãy chọn cách khác.",
+                         "This question holds nothing to block by the ways chosen (e.g. sent through the API "
+                         "without a cookie); choose another."),
+    "block_everywhere_needs_head": ("Chỉ Trưởng Ban Biên tập hoặc quản trị được chặn, bỏ chặn ở mọi phiên.",
+                                    "Only the head of the board or an admin may block, or lift a block, everywhere."),
+    "block_not_found": ("Không tìm thấy lệnh chặn.", "No such block."),
+    "block_already_lifted": ("Lệnh chặn này đã được {by} bỏ.", "{by} already lifted this block."),
     "internal": ("Lỗi máy chủ, câu hỏi chưa được lưu. Vui lòng gửi lại.", "Server error; the question was not stored. Please send it again."),
     "shutting_down": ("Máy chủ đang khởi động lại, vui lòng gửi lại sau giây lát.", "The server is restarting; please send again shortly."),
 }

@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from moderation.blocks import NO_SENDER, Sender, SenderBlocks
 from moderation.errors import DomainError, RateLimited, SessionClosed, SessionNotOpen, ValidationError
 from moderation.intake import Receipt
 from moderation.sessions import Session, SessionState
@@ -27,31 +29,39 @@ log = logging.getLogger(__name__)
 
 
 class Intake:
-    def __init__(self, settings: Settings, store: Store, watch: SessionWatch, feed: BoardFeed | None = None) -> None:
+    def __init__(self, settings: Settings, store: Store, watch: SessionWatch, feed: BoardFeed | None = None,
+                 blocks: SenderBlocks | None = None) -> None:
         self.store = store
         self.watch = watch
         self.feed = feed
+        self.blocks = blocks  # senders the board blocked (moderation/blocks.py)
         on = settings.rate_limit
         self.per_ip = RateLimiter(settings.questions_per_ip_per_minute, settings.questions_per_ip_burst, enabled=on)
         self.per_connection = RateLimiter(
             settings.questions_per_connection_per_minute, settings.questions_per_connection_burst, enabled=on
         )
 
+    def sender(self, viewer_id: str | None, client_ip: str) -> Sender:
+        """Who sends, as the block check and the register keep it: keyed hashes of the viewer's
+        cookie id (None without a valid cookie) and of the client address."""
+        return self.blocks.sender(viewer_id, client_ip) if self.blocks is not None else NO_SENDER
+
     async def submit(
-        self, payload: Any, *, channel: str, client_ip: str, connection: str | None, lang: str
+        self, payload: Any, *, channel: str, client_ip: str, connection: str | None, lang: str,
+        sender: Sender = NO_SENDER,
     ) -> dict[str, Any]:
         """Return the ack body: {ok: true, receipt, question_id} or {ok: false, error: {...}}."""
         try:
             session_id, session = self._cached_session(payload)
             if session is None:  # one it does not know, or a draft: read the store
                 session = await self.watch.get(session_id)
-            receipt = await self._enqueue(payload, session, channel, client_ip, connection)
+            receipt = await self._enqueue(payload, session, channel, client_ip, connection, sender)
         except Exception as exc:
             return self._failure(exc, channel, lang)
         return self._stored(receipt, session.id, channel)
 
     def submit_soon(self, payload: Any, reply: Callable[[dict[str, Any]], None], *, channel: str, client_ip: str,
-                    connection: str | None, lang: str) -> bool:
+                    connection: str | None, lang: str, sender: Sender = NO_SENDER) -> bool:
         """The Socket.IO path: the same as `submit`, without a coroutine waiting for the COMMIT.
 
         Validates and queues now; `reply` gets the ack body (at once for a refusal, after COMMIT for a
@@ -61,7 +71,7 @@ class Intake:
             session = self._cached_session(payload)[1]
             if session is None:
                 return False
-            future = self._enqueue(payload, session, channel, client_ip, connection)
+            future = self._enqueue(payload, session, channel, client_ip, connection, sender)
         except Exception as exc:
             reply(self._failure(exc, channel, lang))
             return True
@@ -85,7 +95,7 @@ class Intake:
         return session_id, None if session is None or session.state is SessionState.DRAFT else session
 
     def _enqueue(self, payload: Any, session: Session, channel: str, client_ip: str,
-                 connection: str | None) -> asyncio.Future[Receipt]:
+                 connection: str | None, sender: Sender) -> asyncio.Future[Receipt]:
         if self.per_ip.enabled or self.per_connection.enabled:
             for limiter, key in ((self.per_ip, client_ip), (self.per_connection, connection)):
                 if key is not None:
@@ -93,7 +103,8 @@ class Intake:
                     if wait:
                         raise RateLimited("rate_limited", retry_after=wait)
         try:
-            submission = parse_submission(payload, channel=channel, session_fields=session.fields)
+            submission = parse_submission(payload, channel=channel, session_fields=session.fields,
+                                          viewer_hash=sender.viewer, address_hash=sender.address)
         except ValidationError:
             # Telling someone to fix a form they can no longer send helps nobody: say why first.
             if session.state is SessionState.DRAFT:
@@ -101,6 +112,11 @@ class Intake:
             if session.state in (SessionState.CLOSED, SessionState.PUBLISHED):
                 raise SessionClosed("session_closed", field="session_id") from None
             raise
+        # A blocked sender: checked here, for every channel, before anything is written. The writer
+        # still answers a resend of a question stored before the block with its receipt.
+        refusal = self.blocks.refusal(session.id, sender, submission.asker.phone) if self.blocks else None
+        if refusal is not None:
+            submission = replace(submission, refusal=refusal)
         # The writer checks the session's state again inside its transaction: that check is the one
         # that counts (the cache may be half a second old), and it still returns the receipt of a
         # question resent after the close if it was stored before it.

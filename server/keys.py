@@ -9,6 +9,7 @@ import socketio
 from aiohttp import web
 
 from moderation.accounts import Accounts
+from moderation.blocks import SenderBlocks
 from moderation.store import Store
 
 from .config import Settings
@@ -35,3 +36,4 @@ staff_csrf_key: web.AppKey[StaffCsrf] = web.AppKey("staff_csrf")
 feed_key: web.AppKey[BoardFeed] = web.AppKey("board_feed")
 media_key: web.AppKey[Media] = web.AppKey("media")
 staff_namespaces_key: web.AppKey[list[StaffNamespace]] = web.AppKey("staff_namespaces")
+blocks_key = web.AppKey("sender_blocks", SenderBlocks)

@@ -19,7 +19,15 @@ from .api import public_session, request_lang
 from .errors import HTTP_STATUS
 from .i18n import LANGS, message
 from .keys import csrf_key, intake_key, jinja_key, settings_key, store_key, viewer_ids_key, watch_key
-from .security import CsrfTokens, ViewerIds, client_ip, local_path, origin_allowed, secure_request
+from .security import (
+    VIEWER_COOKIE,
+    CsrfTokens,
+    ViewerIds,
+    client_ip,
+    local_path,
+    origin_allowed,
+    secure_request,
+)
 from .staff_text import staff_js_texts
 from .ui_text import js_texts, ui
 
@@ -142,9 +150,10 @@ async def submit_form(request: web.Request) -> web.Response:
             "consent": {"accepted": form.get("consent") == "on",
                         "version": form.get("consent_version") or CURRENT_CONSENT},
         }
-        ack = await request.app[intake_key].submit(
-            payload, channel=Channel.FORM, client_ip=client_ip(request, trusted), connection=None, lang=lang
-        )
+        intake, ip = request.app[intake_key], client_ip(request, trusted)
+        viewer_id = request.app[viewer_ids_key].verify(request.cookies.get(VIEWER_COOKIE))
+        ack = await intake.submit(payload, channel=Channel.FORM, client_ip=ip, connection=None, lang=lang,
+                                  sender=intake.sender(viewer_id, ip))
         if ack["ok"]:
             raise web.HTTPSeeOther(f"/q/{ack['receipt']}?new=1")
         error = ack["error"]

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import socketio
 from aiohttp import web
 
+from moderation.blocks import NO_SENDER, Sender
 from moderation.consent import Channel
 from moderation.errors import DomainError, NotFound, RateLimited, ValidationError
 from moderation.questions import QuestionState
@@ -41,6 +42,7 @@ class Viewer:
     ip: str
     lang: str
     viewer_key: str  # who counts as one for interest marks (see security.ViewerIds)
+    sender: Sender = NO_SENDER  # keyed hashes of the cookie id and the address (moderation/blocks.py)
 
 
 def acked(handler: Handler) -> Handler:
@@ -93,7 +95,7 @@ class ViewerNamespace(socketio.AsyncNamespace):
             reply(error_body(ValidationError("not_an_object"), viewer.lang))
             return True
         return self.intake.submit_soon(args[0], reply, channel=Channel.SOCKET, client_ip=viewer.ip,
-                                       connection=sid, lang=viewer.lang)
+                                       connection=sid, lang=viewer.lang, sender=viewer.sender)
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         try:
@@ -112,8 +114,9 @@ class ViewerNamespace(socketio.AsyncNamespace):
         if wait:
             raise socketio.exceptions.ConnectionRefusedError({"code": "rate_limited", "retry_after": wait})
         lang = auth.get("lang") if isinstance(auth, dict) else None
-        viewer_key = self.viewer_ids.verify(request.cookies.get(VIEWER_COOKIE)) or f"conn-{sid}"
-        self.viewers[sid] = Viewer(ip=ip, lang=lang_of(lang or request.cookies.get("lang")), viewer_key=viewer_key)
+        viewer_id = self.viewer_ids.verify(request.cookies.get(VIEWER_COOKIE))
+        self.viewers[sid] = Viewer(ip=ip, lang=lang_of(lang or request.cookies.get("lang")),
+                                   viewer_key=viewer_id or f"conn-{sid}", sender=self.intake.sender(viewer_id, ip))
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         self.viewers.pop(sid, None)
@@ -142,7 +145,7 @@ class ViewerNamespace(socketio.AsyncNamespace):
     async def on_submit_question(self, sid: str, data: Any) -> dict[str, Any]:
         viewer = self.viewers[sid]
         return await self.intake.submit(data, channel=Channel.SOCKET, client_ip=viewer.ip, connection=sid,
-                                        lang=viewer.lang)
+                                        lang=viewer.lang, sender=viewer.sender)
 
     @acked
     async def on_mark_interest(self, sid: str, data: Any) -> dict[str, Any]:
@@ -156,6 +159,8 @@ class ViewerNamespace(socketio.AsyncNamespace):
         question_id = data.get("question_id")
         if not isinstance(question_id, int) or isinstance(question_id, bool):
             raise ValidationError("bad_question_id", field="question_id")
+        if self.intake.blocks is not None:  # a blocked sender marks nothing (moderation/blocks.py)
+            await self.intake.blocks.check_interest(viewer.sender, question_id)
         # A `viewer_key` in the payload is ignored: the server decides who counts as one.
         result = await self.store.mark_interest(question_id, viewer.viewer_key)
         # committed: now tell everyone in the session

@@ -15,6 +15,7 @@ from aiortc import RTCPeerConnection
 
 from .control import MediaError
 from .feed import Feed
+from .feed_policy import FeedPolicy
 from .peers import answer_viewer, close_quietly
 from .programme import Picture, Programme
 from .relay import PacketTrack, Relay
@@ -23,19 +24,34 @@ from .sources import Publication, Pull
 log = logging.getLogger(__name__)
 
 FEEDS = ("test", "whip", "url")
-MAX_VIEWERS = 200  # WHEP is for the few; everyone else watches HLS
+
+
+@dataclass(frozen=True)
+class ViewerSlots:
+    """WHEP is for the few (the chair, the board); everyone else watches HLS. A slot is taken when an
+    offer arrives, before its answer is worked out, and given back if the connection is not up
+    within `connect_seconds`: an offer that never connects must not hold one for long."""
+
+    max_viewers: int = 200
+    connect_seconds: float = 15.0
 
 
 @dataclass
 class Viewer:
     pc: RTCPeerConnection
     tracks: tuple[PacketTrack, PacketTrack]
+    deadline: asyncio.TimerHandle | None = None  # until the connection is up
 
 
 class Channel:
     def __init__(self, session_id: int, out_dir: Path, picture: Picture,
-                 on_state: Callable[[int, str], None]) -> None:
+                 on_state: Callable[[int, str], None], slots: ViewerSlots | None = None,
+                 policy: FeedPolicy | None = None) -> None:
         self.session_id = session_id
+        self.slots = slots or ViewerSlots()
+        self.policy = policy or FeedPolicy()
+        self._answering = 0  # offers whose answer is being worked out: their slots are taken
+        self._hanging_up: set[asyncio.Task[None]] = set()
         self.relay = Relay()
         self.programme = Programme(session_id, out_dir, picture, self.relay, asyncio.get_running_loop(),
                                    lambda state: on_state(session_id, state))
@@ -62,7 +78,7 @@ class Channel:
         self.programme.mode = "test" if feed == "test" else "feed"
         if feed == "url":
             assert url is not None
-            self._pull = Pull(url, self.programme.feed)
+            self._pull = Pull(url, self.programme.feed, self.policy)
             self._pull.start()
 
     async def publish(self, sdp: str) -> tuple[str, str]:
@@ -100,24 +116,49 @@ class Channel:
             raise MediaError("not_found", "no such resource")
 
     async def watch(self, sdp: str) -> tuple[str, str]:
-        if len(self.viewers) >= MAX_VIEWERS:
-            raise MediaError("full", f"at most {MAX_VIEWERS} low-latency viewers; watch the HLS stream")
-        video, audio = self.relay.add("video"), self.relay.add("audio")
+        # The check and the reservation with no await between them: offers that arrive together
+        # each see the slots the others took.
+        if len(self.viewers) + self._answering >= self.slots.max_viewers:
+            raise MediaError("full", f"at most {self.slots.max_viewers} low-latency viewers; watch the HLS stream")
+        self._answering += 1
         try:
-            pc, answer = await answer_viewer(sdp, video, audio)
-        except BaseException:
-            self.relay.remove(video)
-            self.relay.remove(audio)
-            raise
-        resource = secrets.token_urlsafe(16)
-        self.viewers[resource] = Viewer(pc, (video, audio))
+            video, audio = self.relay.add("video"), self.relay.add("audio")
+            try:
+                pc, answer = await answer_viewer(sdp, video, audio)
+            except BaseException:
+                self.relay.remove(video)
+                self.relay.remove(audio)
+                raise
+            resource = secrets.token_urlsafe(16)
+            deadline = asyncio.get_running_loop().call_later(self.slots.connect_seconds, self._not_connected, resource)
+            self.viewers[resource] = Viewer(pc, (video, audio), deadline)  # the slot passes to the viewer
+        finally:
+            self._answering -= 1
 
         @pc.on("connectionstatechange")
-        async def _gone() -> None:
-            if pc.connectionState in ("failed", "closed") and resource in self.viewers:
+        async def _changed() -> None:
+            viewer = self.viewers.get(resource)
+            if viewer is None:
+                return
+            if pc.connectionState == "connected" and viewer.deadline is not None:
+                viewer.deadline.cancel()
+                viewer.deadline = None
+            elif pc.connectionState in ("failed", "closed"):
                 await self.unwatch(resource)
 
         return resource, answer
+
+    def _not_connected(self, resource: str) -> None:
+        """An answered offer whose ICE and DTLS never completed (a player that went away, or one
+        that only wanted the slot): its slot goes back."""
+        viewer = self.viewers.get(resource)
+        if viewer is None or viewer.pc.connectionState == "connected":
+            return
+        log.info("session %s: a WHEP viewer did not connect within %s s; its slot is free again",
+                 self.session_id, self.slots.connect_seconds)
+        task = asyncio.create_task(self.unwatch(resource))
+        self._hanging_up.add(task)
+        task.add_done_callback(self._hanging_up.discard)
 
     async def unwatch(self, resource: str) -> None:
         viewer = self.viewers.pop(resource, None)
@@ -125,6 +166,8 @@ class Channel:
             self._gone(resource)
             return
         self._ended.append(resource)
+        if viewer.deadline is not None:
+            viewer.deadline.cancel()
         for track in viewer.tracks:
             self.relay.remove(track)
         await close_quietly(viewer.pc)

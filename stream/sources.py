@@ -2,8 +2,9 @@
 
 - `Publication`: a WHIP publisher (the studio page, OBS): aiortc decodes its tracks, we hand the
   frames to the feed.
-- `Pull`: a URL the TV station's encoder serves (RTSP, RTMP, SRT, HLS, a file) read by PyAV on a
-  thread; reconnects on its own while the feed shows the slate."""
+- `Pull`: a URL the TV station's encoder serves (RTSP, RTMP, SRT, HLS, MPEG-TS over UDP) read by
+  PyAV on a thread; reconnects on its own while the feed shows the slate. Where the URL may point
+  is checked again right before every connection (stream/feed_policy.py)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from aiortc import RTCPeerConnection
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from .feed import Feed
+from .feed_policy import FFMPEG_PROTOCOLS, FeedPolicy, FeedRefused
 from .peers import answer_publisher, close_quietly
 
 log = logging.getLogger(__name__)
@@ -58,11 +60,12 @@ class Publication:
 
 
 class Pull:
-    """Reads a URL on a thread, decodes once, paces files to real time, reconnects on failure."""
+    """Reads a URL on a thread, decodes once, paces recordings to real time, reconnects on failure."""
 
-    def __init__(self, url: str, feed: Feed) -> None:
+    def __init__(self, url: str, feed: Feed, policy: FeedPolicy | None = None) -> None:
         self.url = url
         self.feed = feed
+        self.policy = policy or FeedPolicy()
         self.error: str | None = None
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="pull", daemon=True)
@@ -77,20 +80,21 @@ class Pull:
     def _run(self) -> None:
         failures = 0
         while not self._stopping.is_set():
+            live = True
             try:
-                self._read()
-                failures = 0  # a file played to its end (loop it), or a live source ended (reconnect)
+                live = self._read()
+                failures = 0  # a recording played to its end (loop it), or a live source ended (reconnect)
+            except FeedRefused as refused:  # the name points inside now (DNS rebinding): not connected
+                self.error = f"refused: {refused.reason} ({', '.join(refused.params.values())})"
+                log.warning("pull %s refused: %s", self.safe_url, self.error)
+                failures += 1
             except Exception as exc:  # any network or demux failure: try again shortly
                 # FFmpeg's messages quote the URL, which may carry the station's password
                 self.error = f"{type(exc).__name__}: {exc}".replace(self.url, self.safe_url)
                 log.warning("pull %s failed: %s", self.safe_url, self.error)
                 failures += 1
-            if failures or self.live:  # a file loops at once; anything else gets a pause first
+            if failures or live:  # a recording loops at once; anything else gets a pause first
                 self._stopping.wait(RECONNECT_SECONDS[min(failures, len(RECONNECT_SECONDS) - 1)])
-
-    @property
-    def live(self) -> bool:
-        return urlsplit(self.url).scheme not in ("file", "")
 
     @property
     def safe_url(self) -> str:
@@ -99,25 +103,29 @@ class Pull:
         host = parts.hostname or ""
         return f"{parts.scheme}://{host}{':' + str(parts.port) if parts.port else ''}{parts.path}"
 
-    def _read(self) -> None:
-        live = self.live
-        # rw_timeout: a silent network source raises instead of blocking this thread forever
-        options = {"rw_timeout": "5000000"} if live else {}
-        path = self.url[len("file://"):] if self.url.startswith("file://") else self.url
-        with av.open(path, options=options, timeout=10) as container:
+    def _read(self) -> bool:
+        """Play the source until it ends; True if it was live (no known duration)."""
+        self.policy.check_now(self.url)  # where the name points now, right before FFmpeg connects
+        options = {
+            "rw_timeout": "5000000",  # a silent source raises instead of blocking this thread forever
+            # nothing the source points to (an HLS playlist's segments) may be a file or the like
+            "protocol_whitelist": FFMPEG_PROTOCOLS,
+        }
+        with av.open(self.url, options=options, timeout=10) as container:
             streams = [s for s in container.streams if s.type in ("video", "audio")]
             if not streams:
                 raise ValueError("the source has neither video nor audio")
             self.error = None
+            live = container.duration is None  # a recording served over HTTP has a duration
             started = time.monotonic()
             first: float | None = None
             for packet in container.demux(streams):
                 if self._stopping.is_set():
-                    return
+                    return live
                 for frame in packet.decode():
                     if not isinstance(frame, (av.VideoFrame, av.AudioFrame)):
                         continue  # only video and audio streams are demuxed: no subtitle comes here
-                    if not live and frame.time is not None:  # a file: play it at its own speed
+                    if not live and frame.time is not None:  # a recording: play it at its own speed
                         first = frame.time if first is None else first
                         ahead = (frame.time - first) - (time.monotonic() - started)
                         if ahead > 0:
@@ -126,3 +134,4 @@ class Pull:
                         self.feed.put_picture(frame)
                     else:
                         self.feed.put_sound(frame)
+        return live

@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from . import capabilities
-from .channel import Channel
+from .channel import Channel, ViewerSlots
 from .control import LIMIT, MediaError, encode, read
+from .feed_policy import FeedPolicy
 from .programme import Picture
 from .slate import slate_planes
 
@@ -29,9 +30,12 @@ log = logging.getLogger("stream.worker")
 
 
 class Worker:
-    def __init__(self, data_dir: Path, picture: Picture, writer: asyncio.StreamWriter) -> None:
+    def __init__(self, data_dir: Path, picture: Picture, writer: asyncio.StreamWriter,
+                 slots: ViewerSlots | None = None, policy: FeedPolicy | None = None) -> None:
         self.live_dir = data_dir / "live"
         self.picture = picture
+        self.slots = slots or ViewerSlots()
+        self.policy = policy or FeedPolicy()
         self.writer = writer
         self.channels: dict[int, Channel] = {}
         self._feeds = asyncio.Lock()  # feed changes one at a time, in the order they came
@@ -77,7 +81,8 @@ class Worker:
                 await channel.close()
             return {}
         if channel is None:
-            channel = Channel(session_id, self.live_dir / str(session_id), self.picture, self.on_state)
+            channel = Channel(session_id, self.live_dir / str(session_id), self.picture, self.on_state, self.slots,
+                              self.policy)
             self.channels[session_id] = channel
         await channel.set_feed(feed, message.get("url"))
         return {}
@@ -107,9 +112,10 @@ class Worker:
         self.channels.clear()
 
 
-async def serve(sock: socket.socket, data_dir: Path, picture: Picture) -> None:
+async def serve(sock: socket.socket, data_dir: Path, picture: Picture, slots: ViewerSlots | None = None,
+                policy: FeedPolicy | None = None) -> None:
     reader, writer = await asyncio.open_unix_connection(sock=sock, limit=LIMIT)
-    worker = Worker(data_dir, picture, writer)
+    worker = Worker(data_dir, picture, writer, slots, policy)
     tasks: set[asyncio.Task[None]] = set()
     try:
         while (message := await read(reader)) is not None:
@@ -131,6 +137,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--bitrate", type=int, default=2_500_000)
     parser.add_argument("--dvr-segments", type=int, default=1800)
     parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--max-viewers", type=int, default=ViewerSlots.max_viewers, help="WHEP viewers per session")
+    parser.add_argument("--connect-seconds", type=float, default=ViewerSlots.connect_seconds,
+                        help="how long an answered WHEP offer may take to connect before its slot is freed")
+    parser.add_argument("--feed-allow", action="append", default=[],
+                        help="a host or network a pull feed may reach besides public addresses (repeat)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s media %(levelname)s %(name)s: %(message)s")
     logging.getLogger("aioice").setLevel(logging.WARNING)
@@ -140,7 +151,8 @@ def main(argv: list[str] | None = None) -> None:
     capabilities.require()
     slate_planes()  # decoded once now, not on the encode thread the first time a feed drops (~60 ms)
     picture = Picture(args.width, args.height, args.bitrate, dvr_segments=args.dvr_segments)
-    asyncio.run(serve(socket.socket(fileno=args.fd), args.data_dir, picture))
+    slots = ViewerSlots(max_viewers=args.max_viewers, connect_seconds=args.connect_seconds)
+    asyncio.run(serve(socket.socket(fileno=args.fd), args.data_dir, picture, slots, FeedPolicy(args.feed_allow)))
 
 
 if __name__ == "__main__":

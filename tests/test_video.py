@@ -17,6 +17,8 @@ from typing import Any
 import aiohttp
 import av
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 from aiortc.mediastreams import MediaStreamError
 
 from moderation.accounts import Accounts
@@ -61,7 +63,8 @@ class Studio:
 
 @pytest.fixture
 async def studio(start_server: Callable[..., Awaitable[RunningServer]], http: aiohttp.ClientSession) -> Studio:
-    server = await start_server(media=True)
+    # the tests' own pull sources (a clip, another session's HLS) are served from this machine
+    server = await start_server(media=True, feed_allowed_networks=["127.0.0.1/32"])
     session = await server.new_session(SessionState.LIVE)
     accounts = Accounts(server.store)
     await accounts.add_user("bientap", "editor", "mật khẩu đủ dài 123")
@@ -222,7 +225,9 @@ async def test_whip_publish_slate_and_return(studio: Studio) -> None:
         await player.stop(studio.http)
 
 
-async def test_pull_feed_from_a_file(studio: Studio, tmp_path: Path) -> None:
+async def test_pull_feed_from_a_recording(studio: Studio, tmp_path: Path) -> None:
+    """A recording served over HTTP (a file:// feed is refused: stream/feed_policy.py) plays at its
+    own speed and loops."""
     clip = tmp_path / "station.ts"
     card = TestCard()
     with av.open(str(clip), "w", format="mpegts") as container:
@@ -240,7 +245,14 @@ async def test_pull_feed_from_a_file(studio: Studio, tmp_path: Path) -> None:
     status, body = await studio.set_feed("url")
     assert status == 400 and body["error"]["field"] == "url"
     status, body = await studio.set_feed("url", f"file://{clip}")
-    assert status == 200 and body["url"] == f"file://{clip}"
+    assert status == 400 and body["error"]["field"] == "url"
+    station = web.Application()
+    station.router.add_static("/", tmp_path)
+    encoder = TestServer(station, host="127.0.0.1", port=0)
+    await encoder.start_server()
+    url = f"http://127.0.0.1:{encoder.port}/station.ts"
+    status, body = await studio.set_feed("url", url)
+    assert status == 200 and body["url"] == url
     await studio.wait_state("live")
     player = await play(studio.http, studio.whep, studio.watch_token)
     try:
@@ -258,6 +270,7 @@ async def test_pull_feed_from_a_file(studio: Studio, tmp_path: Path) -> None:
     probe = await segment_probe(studio, segments[-1][1])
     assert probe["first_key"] and probe["keys"] == 1 and 24 <= probe["frames"] <= 26
     assert all(0.9 <= duration <= 1.1 for duration, _ in segments)
+    await encoder.close()
 
 
 async def test_worker_crash_is_restarted_and_intake_goes_on(studio: Studio, viewer_client: Any) -> None:
@@ -309,8 +322,10 @@ def test_live_window_cuts_the_tail() -> None:
     assert live_window(dvr, 50).count(".ts") == 7
 
 
-def test_cli_stream_token_and_source(tmp_path: Path) -> None:
+def test_cli_stream_token_and_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from tests.conftest import run_cli
+
+    monkeypatch.setenv("DOITHOAI_FEED_ALLOWED_NETWORKS", "encoder.local")  # the studio's encoder on the LAN
 
     data_dir = tmp_path / "data"
     created = run_cli("session", "create", "--title", "Đối thoại", "--chair", "Nguyễn Văn Tùng", "--start",
@@ -325,6 +340,9 @@ def test_cli_stream_token_and_source(tmp_path: Path) -> None:
     refused = run_cli("stream", "source", str(session_id), "--url", "gopher://station", data_dir=data_dir,
                       check=False)
     assert refused.returncode == 1 and "rtsp" in refused.stderr
+    inside = run_cli("stream", "source", str(session_id), "--url", "rtsp://127.0.0.1/live", data_dir=data_dir,
+                     check=False)
+    assert inside.returncode == 1 and "feed_allowed_networks" in inside.stderr
     chosen = json.loads(run_cli("stream", "source", str(session_id), "--url", "rtsp://encoder.local/live",
                                 data_dir=data_dir).stdout)
     assert chosen == {"session_id": session_id, "feed": "url", "url": "rtsp://encoder.local/live"}
