@@ -14,8 +14,9 @@ const OUTBOX_KEY = "doithoai.outbox.v1";
 const SENT_KEY = "doithoai.sent.v1";
 const MARKED_KEY = "doithoai.interest.v1";
 const VIEWER_KEY = "doithoai.viewer_key";
-// Errors that will not change by sending the same question again: the outbox drops the question.
-const DEFINITIVE = new Set(["validation", "session_closed", "too_large", "not_found", "session_not_open"]);
+// Errors that will not change by sending the same question again: the outbox drops the question
+// (a sender the board blocked stays blocked however often it tries).
+const DEFINITIVE = new Set(["validation", "session_closed", "too_large", "not_found", "session_not_open", "sender_blocked"]);
 const STATES_WITH_INTAKE = new Set(["announced", "live"]);
 
 // -- small helpers ------------------------------------------------------------------------------
