@@ -14,9 +14,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http.cookies import SimpleCookie
-from typing import Any
+from typing import Any, Literal
 
 import aiohttp
+import argon2
 import pytest
 import socketio
 from yarl import URL
@@ -128,13 +129,13 @@ async def test_unknown_and_locked_names_answer_alike(start_server: Any, http: ai
         await attempt(http, server.url, "officer_01", WRONG, address=A, token=token)
 
     verified: list[str] = []
-    real_verify = moderation.accounts._verify
 
-    async def counting(password_hash: str, password: Any) -> bool:
-        verified.append(password_hash[:9])
-        return await real_verify(password_hash, password)
+    class CountingHasher(argon2.PasswordHasher):
+        def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
+            verified.append(str(hash)[:9])
+            return super().verify(hash, password)
 
-    monkeypatch.setattr(moderation.accounts, "_verify", counting)
+    monkeypatch.setattr(moderation.accounts, "_hasher", CountingHasher())
     locked = await attempt(http, server.url, "officer_01", PASSWORD, address=A, token=token)  # right, but locked
     unknown = await attempt(http, server.url, "officer_02", PASSWORD, address=A, token=token)  # no such user
     wrong = await attempt(http, server.url, "officer_01", WRONG, address=B, token=token)  # a plain wrong password
@@ -470,3 +471,93 @@ async def test_own_password_change_checks_the_old_one_and_ends_other_sign_ins(st
     actions = [e["action"] for e in await audit(server)]
     assert actions.count("password_change") == 1 and actions.count("password_change_failed") == 7
     assert "lockout" in actions
+
+
+# ---- in Chromium -------------------------------------------------------------------------------
+
+
+@pytest.mark.browser
+async def test_admin_page_and_own_password_in_chromium(start_server: Any, browser: Any) -> None:
+    """The administrator works the accounts page in a real browser: each action asks in a dialog
+    (cancel does nothing), is audited, and closes the user's open console at once (no sweep is due
+    for an hour: the page's own check does it). An officer changes their own password."""
+    from tests.browser import DESKTOP, log_in, open_viewer
+
+    server: RunningServer = await start_server(**GUARDED, staff_recheck_seconds=3600)
+    session = await server.new_session()
+    accounts: Accounts = server.app[accounts_key]
+    await accounts.add_user("quan_tri", "admin", PASSWORD)
+    await accounts.add_user("bien_tap", "editor", PASSWORD)
+    consoles = Consoles(server, session.id)
+    admin = await open_viewer(browser, f"{server.url}/login?next=/staff/users", viewport=DESKTOP, wait_joined=False)
+    page = admin.page
+    try:
+        await log_in(page, "quan_tri", PASSWORD, "/staff/users", ready="li.account[data-user=bien_tap]")
+        assert await page.locator(".staff-account-nav a[href='/staff/users']").count() == 1
+        card = page.locator("li.account[data-user=bien_tap]")
+        dialog, question = page.locator("#confirm-dialog"), page.locator("#confirm-text")
+
+        async def confirm(button: str, *, expect: str) -> None:
+            await card.locator(f"button[data-action={button}]").click()
+            await dialog.wait_for(state="visible")
+            assert expect in (await question.text_content() or "")
+            async with page.expect_navigation():
+                await page.click("#confirm-ok")
+            await page.wait_for_selector("#accounts-status .success")
+
+        cookie = await cookie_sign_in(server, "bien_tap", PASSWORD)
+        socket = await consoles.open(cookie=cookie)
+        await card.locator("button[data-action=disable]").click()  # asked, and cancelled
+        await dialog.wait_for(state="visible")
+        await page.click("#confirm-cancel")
+        await dialog.wait_for(state="hidden")
+        assert socket.connected and not any(a.disabled for a in await accounts.accounts())
+
+        await confirm("disable", expect="Khóa tài khoản bien_tap?")
+        await wait_for(lambda: not socket.connected, timeout=10)
+        assert await card.get_attribute("data-disabled") == "yes"
+        await confirm("enable", expect="Mở khóa tài khoản bien_tap?")
+        assert await card.get_attribute("data-disabled") == "no"
+
+        socket = await consoles.open(cookie=await cookie_sign_in(server, "bien_tap", PASSWORD))
+        await card.locator("summary").click()
+        await card.locator("input[name=new_password]").fill(NEW_PASSWORD)
+        await card.locator("input[name=new_password_again]").fill(NEW_PASSWORD)
+        await confirm("password", expect="Đặt mật khẩu mới cho bien_tap?")
+        await wait_for(lambda: not socket.connected, timeout=10)
+        assert await cookie_sign_in(server, "bien_tap", PASSWORD) is None
+
+        socket = await consoles.open(cookie=await cookie_sign_in(server, "bien_tap", NEW_PASSWORD))
+        issued = await accounts.issue_token("bien_tap")
+        scripted = await consoles.open(token=issued["token"])
+        await card.locator("input[name=tokens]").check()
+        await confirm("signout", expect="Mã truy cập API của người này cũng bị thu hồi.")
+        await wait_for(lambda: not socket.connected and not scripted.connected, timeout=10)
+        assert admin.unexpected_errors() == []
+    finally:
+        await admin.close()
+        await consoles.close()
+    done = [e for e in await audit(server) if e["actor"] == "quan_tri" and e["action"] != "login"]
+    assert [e["action"] for e in done] == ["user_disable", "user_enable", "password_reset", "user_signout"]
+    assert all(e["detail"]["user"] == "bien_tap" for e in done)
+
+    # the officer's own page, reached from the header; a redirect to another site stays here
+    officer = await open_viewer(browser, f"{server.url}/login?next=/staff", viewport=DESKTOP, wait_joined=False)
+    try:
+        await log_in(officer.page, "bien_tap", NEW_PASSWORD, "/staff")
+        assert await officer.page.locator(".staff-account-nav a[href='/staff/users']").count() == 0
+        async with officer.page.expect_navigation():
+            await officer.page.click(".staff-account-nav a[href='/staff/password']")
+        await officer.page.fill("#pw-old", NEW_PASSWORD)
+        await officer.page.fill("#pw-new", PASSWORD)
+        await officer.page.fill("#pw-again", PASSWORD)
+        async with officer.page.expect_navigation():
+            await officer.page.click("#pw-submit")
+        assert "Đã đổi mật khẩu." in (await officer.page.locator("#password-done").text_content() or "")
+        for target in ("/%09/evil.example", "/%0A/evil.example", "/%5Cevil.example"):
+            await officer.page.goto(f"{server.url}/lang/en?next={target}")
+            assert URL(officer.page.url).origin() == URL(server.url).origin(), officer.page.url
+        assert officer.unexpected_errors() == []
+    finally:
+        await officer.close()
+    assert await cookie_sign_in(server, "bien_tap", PASSWORD)
