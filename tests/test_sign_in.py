@@ -561,3 +561,38 @@ async def test_admin_page_and_own_password_in_chromium(start_server: Any, browse
     finally:
         await officer.close()
     assert await cookie_sign_in(server, "bien_tap", PASSWORD)
+
+
+@pytest.mark.browser
+async def test_account_pages_are_accessible(start_server: Any, browser: Any) -> None:
+    """axe-core finds no serious or critical WCAG 2.1 AA violation on the new pages, in Vietnamese
+    and English, with the confirmation dialog open and with an error shown."""
+    from tests.browser import DESKTOP, log_in, open_viewer
+    from tests.test_accessibility import assert_accessible, new_person
+
+    server: RunningServer = await start_server(**GUARDED)
+    await server.app[accounts_key].add_user("quan_tri", "admin", PASSWORD)
+    await server.app[accounts_key].add_user("bien_tap", "responder", PASSWORD, department="Sở Xây dựng")
+    context = await new_person(browser, DESKTOP)
+    admin = await open_viewer(browser, f"{server.url}/login?next=/staff/users", context=context, wait_joined=False)
+    page = admin.page
+    try:
+        await log_in(page, "quan_tri", PASSWORD, "/staff/users", ready="li.account[data-user=bien_tap]")
+        await page.locator("li.account[data-user=bien_tap] summary").click()
+        await assert_accessible(page, "the accounts page")
+        await page.locator("li.account[data-user=bien_tap] button[data-action=disable]").click()
+        await page.locator("#confirm-dialog").wait_for(state="visible")
+        await assert_accessible(page, "the accounts page's dialog")
+        await page.click("#confirm-cancel")
+        await page.goto(f"{server.url}/lang/en?next=/staff/password")
+        await page.fill("#pw-old", WRONG)
+        await page.fill("#pw-new", NEW_PASSWORD)
+        await page.fill("#pw-again", NEW_PASSWORD)
+        async with page.expect_navigation():
+            await page.click("#pw-submit")
+        assert "The current password is wrong" in (await page.locator("#password-alert").text_content() or "")
+        assert await page.get_attribute("#pw-old", "aria-invalid") == "true"
+        await assert_accessible(page, "the password page with an error, in English")
+        assert [e for e in admin.unexpected_errors() if "status of 401" not in e] == []  # the refusal's own page
+    finally:
+        await context.close()
