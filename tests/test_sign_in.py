@@ -148,10 +148,13 @@ async def test_unknown_and_locked_names_answer_alike(start_server: Any, http: ai
     assert len(verified) == 3 and all(h.startswith("$argon2") for h in verified)  # one argon2 verification each
 
 
-async def test_a_lock_from_one_address_leaves_the_officer_in_elsewhere(start_server: Any,
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+async def test_a_lock_from_one_address_leaves_the_officer_in_elsewhere(backend: str, request: pytest.FixtureRequest,
+                                                                       start_server: Any,
                                                                        http: aiohttp.ClientSession) -> None:
     """Anyone could lock a named account: wrong passwords from A locked the officer out at B too."""
-    server: RunningServer = await start_server(**GUARDED)
+    extra = {"database": request.getfixturevalue("postgres").new_database()} if backend == "postgresql" else {}
+    server: RunningServer = await start_server(**GUARDED, **extra)
     accounts: Accounts = server.app[accounts_key]
     clock = Clock()
     accounts.clock = clock
@@ -405,8 +408,12 @@ class StaffBrowser:
             return resp.status, await resp.text(), resp.headers.get("Location")
 
 
-async def test_admin_page_is_admins_only_asks_first_and_keeps_the_admin_in(start_server: Any) -> None:
-    server: RunningServer = await start_server(**GUARDED)
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+async def test_admin_page_is_admins_only_asks_first_and_keeps_the_admin_in(backend: str,
+                                                                           request: pytest.FixtureRequest,
+                                                                           start_server: Any) -> None:
+    extra = {"database": request.getfixturevalue("postgres").new_database()} if backend == "postgresql" else {}
+    server: RunningServer = await start_server(**GUARDED, **extra)
     accounts: Accounts = server.app[accounts_key]
     await accounts.add_user("quan_tri", "admin", PASSWORD)
     await accounts.add_user("bien_tap", "editor", PASSWORD)
@@ -441,6 +448,17 @@ async def test_admin_page_is_admins_only_asks_first_and_keeps_the_admin_in(start
     assert status == 400 and "Hai lần nhập mật khẩu mới không khớp." in page
     entry = next(e for e in reversed(await audit(server)) if e["action"] == "user_disable")
     assert entry["actor"] == "quan_tri" and entry["role"] == "admin" and entry["detail"]["user"] == "bien_tap"
+
+    assert (await admin.post("/staff/users/enable", name="bien_tap", confirmed="yes"))[0] == 303
+    status, _, location = await admin.post("/staff/users/password", name="bien_tap", confirmed="yes",
+                                           new_password=NEW_PASSWORD, new_password_again=NEW_PASSWORD)
+    assert status == 303 and location and "ended=0" in location  # the disable had ended them already
+    assert await cookie_sign_in(server, "bien_tap", NEW_PASSWORD)
+    issued = await accounts.issue_token("bien_tap")
+    status, _, location = await admin.post("/staff/users/signout", name="bien_tap", confirmed="yes", tokens="on")
+    assert status == 303 and location and "ended=1" in location
+    assert await accounts.token_actor(issued["token"]) is None
+    assert {a.name: a.signed_in for a in await accounts.accounts()} == {"bien_tap": 0, "quan_tri": 1}
 
 
 async def test_own_password_change_checks_the_old_one_and_ends_other_sign_ins(start_server: Any) -> None:
