@@ -22,9 +22,10 @@ from moderation.accounts import Accounts
 from moderation.blocks import DEFAULT_KINDS, DURATIONS, KINDS, Scope, SenderBlocks, SenderKey
 from moderation.board import Board
 from moderation.errors import DomainError, ValidationError
-from moderation.register import to_csv, to_xlsx
-from moderation.roles import CLI_ACTOR, ROLES
-from moderation.sessions import DEFAULT_FIELDS, SessionDraft, SessionState
+from moderation.questions import DeclineReason
+from moderation.register import copy_register, write_private
+from moderation.roles import CLI_ACTOR, ROLES, Actor
+from moderation.sessions import DEFAULT_FIELDS, SessionDraft
 from moderation.store import Store
 from stream.feed_policy import FeedPolicy
 
@@ -107,6 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     for verb in ("announce", "start", "close", "publish", "show"):
         p = session.add_parser(verb, help=f"{verb} a session")
         p.add_argument("id", type=int)
+        if verb != "show":
+            _acting_as(p, "publish: the head of the board, whose final review it is" if verb == "publish" else "")
         _store_options(p)
     lst = session.add_parser("list", help="list sessions")
     _store_options(lst)
@@ -114,18 +117,24 @@ def build_parser() -> argparse.ArgumentParser:
     questions = sub.add_parser("questions", help="the register of questions").add_subparsers(
         dest="questions_command", required=True
     )
-    export = questions.add_parser("export", help="export a session's register (full identities: staff only)")
+    export = questions.add_parser("export", help="export a session's register (full identities need --reason; audited)")
     export.add_argument("session_id", type=int)
     export.add_argument("--format", choices=["csv", "jsonl", "xlsx"], default="jsonl")
+    export.add_argument("--identities", choices=["full", "masked"], default="full",
+                        help="full: names, addresses, phones (needs --reason, audited); masked: as the console shows")
+    export.add_argument("--reason", help="why the full identities are needed (5-300 characters; in the audit log)")
     export.add_argument("--include-protected", action="store_true",
                         help="name complainants moved to the formal channel (the head's copy)")
-    export.add_argument("--output", type=Path, help="a file (default: standard output)")
+    export.add_argument("--output", type=Path, help="a file, readable by its owner only (default: standard output)")
+    _acting_as(export, "--include-protected then needs the head")
     _store_options(export)
     for verb in ("accept", "decline"):
         p = questions.add_parser(verb, help=f"{verb} a question")
         p.add_argument("question_id", type=int)
         if verb == "decline":
-            p.add_argument("--reason", required=True)
+            p.add_argument("--reason", required=True, choices=[r.value for r in DeclineReason])
+            p.add_argument("--note", help="the reason in words, for the asker (required for will_not_answer)")
+        _acting_as(p, "")
         _store_options(p)
 
     audit_cmd = sub.add_parser("audit", help="the audit log").add_subparsers(dest="audit_command", required=True)
@@ -149,10 +158,12 @@ def build_parser() -> argparse.ArgumentParser:
                            help="the question's session (default) or every session (head or admin)")
     add_block.add_argument("--kind", action="append", dest="kinds", choices=list(KINDS),
                            help=f"what to recognise the sender by; repeat (default: {' and '.join(DEFAULT_KINDS)})")
+    _acting_as(add_block, "")
     _store_options(add_block)
     lift = block.add_parser("lift", help="lift a block by its id (audited)")
     lift.add_argument("block_id", type=int)
     lift.add_argument("--reason", required=True, help="why (5-300 characters; in the audit log)")
+    _acting_as(lift, "")
     _store_options(lift)
 
     db = sub.add_parser("db", help="the store").add_subparsers(dest="db_command", required=True)
@@ -279,6 +290,17 @@ async def _audit_command(args: argparse.Namespace, store: Store) -> None:
                 _emit(entry)
 
 
+def _acting_as(p: argparse.ArgumentParser, needed: str) -> None:
+    p.add_argument("--as", dest="acting_as", metavar="USER",
+                   help="act as this staff account, under its role's rules and in the audit log "
+                        f"(default: the command line, as admin){'; ' + needed if needed else ''}")
+
+
+async def _actor(args: argparse.Namespace, store: Store) -> Actor:
+    name = getattr(args, "acting_as", None)
+    return await Accounts(store).named_actor(name) if name else CLI_ACTOR
+
+
 async def _session_command(args: argparse.Namespace, store: Store) -> None:
     verb = args.session_command
     if verb == "create":
@@ -294,9 +316,8 @@ async def _session_command(args: argparse.Namespace, store: Store) -> None:
     elif verb == "show":
         _emit((await store.get_session(args.id)).staff_dict())
     else:
-        target = {"announce": SessionState.ANNOUNCED, "start": SessionState.LIVE, "close": SessionState.CLOSED,
-                  "publish": SessionState.PUBLISHED}[verb]
-        _emit((await store.transition_session(args.id, target)).staff_dict())
+        # the same rules as the console's: publishing is the head's alone (`--as` a head)
+        _emit((await Board(store).session_action(args.id, verb, await _actor(args, store))).staff_dict())
 
 
 async def _block_command(args: argparse.Namespace, store: Store, settings: Settings) -> None:
@@ -310,9 +331,9 @@ async def _block_command(args: argparse.Namespace, store: Store, settings: Setti
     elif verb == "add":
         params = {"reason": args.reason, "duration": args.duration, "scope": args.scope,
                   "kinds": args.kinds or list(DEFAULT_KINDS)}
-        _emit((await blocks.block(args.question_id, params, CLI_ACTOR)).staff_dict(now))
+        _emit((await blocks.block(args.question_id, params, await _actor(args, store))).staff_dict(now))
     else:
-        _emit((await blocks.lift(args.block_id, args.reason, CLI_ACTOR)).staff_dict(now))
+        _emit((await blocks.lift(args.block_id, args.reason, await _actor(args, store))).staff_dict(now))
 
 
 async def _stream_command(args: argparse.Namespace, store: Store, settings: Settings) -> None:
@@ -333,24 +354,21 @@ async def _stream_command(args: argparse.Namespace, store: Store, settings: Sett
 async def _questions_command(args: argparse.Namespace, store: Store) -> None:
     verb = args.questions_command
     if verb == "export":
-        rows = await store.register(args.session_id, sees_protected=args.include_protected)
-        if args.format == "xlsx":
-            if not args.output:
-                raise SystemExit("doithoai: --format xlsx needs --output FILE")
-            title = (await store.get_session(args.session_id)).title
-            args.output.write_bytes(to_xlsx(rows, title))
-            return
-        if args.format == "jsonl":
-            text = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
-        else:
-            # UTF-8 with BOM in a file, so that Excel, which the board's officers use, reads Vietnamese.
-            text = to_csv(rows, bom=bool(args.output))
+        if args.format == "xlsx" and not args.output:
+            raise SystemExit("doithoai: --format xlsx needs --output FILE")
+        # UTF-8 with BOM in a CSV file, so that Excel, which the board's officers use, reads Vietnamese.
+        copy = await copy_register(store, args.session_id, await _actor(args, store), fmt=args.format,
+                                   identities=args.identities,
+                                   reason=args.reason, include_protected=args.include_protected,
+                                   bom=bool(args.output))
         if args.output:
-            args.output.write_text(text, encoding="utf-8", newline="")
+            write_private(args.output, copy.body)
         else:
-            sys.stdout.write(text)
+            sys.stdout.buffer.write(copy.body)
+            sys.stdout.buffer.flush()
     else:
-        question = await store.apply_action(args.question_id, verb, reason=getattr(args, "reason", None))
+        params = {"reason": args.reason, "note": args.note} if verb == "decline" else {}
+        question = await store.apply_action(args.question_id, verb, actor=await _actor(args, store), **params)
         _emit({"id": question.id, "state": question.state.value, "version": question.version})
 
 

@@ -315,7 +315,7 @@ async def test_questions_export_csv_and_jsonl(server_process: Callable[..., Serv
     run_cli("questions", "accept", str(acks[0]["question_id"]), data_dir=data_dir)
     states = ["accepted", "received", "declined"]
     phones = ["0912345678", "02253123456", "0987654321"]  # normalised
-    export = ("questions", "export", str(session_id))
+    export = ("questions", "export", str(session_id), "--reason", "đối chiếu sổ ghi chép")
 
     rows = [json.loads(line) for line in
             run_cli(*export, "--format", "jsonl", data_dir=data_dir).stdout.splitlines()]
@@ -349,7 +349,7 @@ async def test_questions_export_csv_and_jsonl(server_process: Callable[..., Serv
     with out.open(encoding="utf-8-sig", newline="") as fh:
         check_csv(list(csv.DictReader(fh)))
 
-    missing = run_cli("questions", "export", "999", data_dir=data_dir, check=False)
+    missing = run_cli("questions", "export", "999", "--identities", "masked", data_dir=data_dir, check=False)
     assert missing.returncode != 0 and "Không tìm thấy phiên đối thoại" in missing.stderr
 
 
@@ -426,7 +426,8 @@ async def test_close_from_cli_refuses_next_submission_and_tells_viewers(
         assert again["ok"] is True and again["receipt"] == before["receipt"]
 
     rows = [json.loads(line) for line in
-            run_cli("questions", "export", str(session_id), data_dir=data_dir).stdout.splitlines()]
+            run_cli("questions", "export", str(session_id), "--identities", "masked", data_dir=data_dir)
+            .stdout.splitlines()]
     assert len(rows) == 2
 
 
@@ -591,7 +592,8 @@ async def test_demo_serves_a_live_session_and_prints_its_urls(tmp_path: Path) ->
                     assert resp.status == 200, page
 
         # every question the demo seeded is in the register, public or not (read while it runs)
-        register = await asyncio.to_thread(run_cli, "questions", "export", sid, data_dir=data_dir)
+        register = await asyncio.to_thread(run_cli, "questions", "export", sid, "--identities", "masked",
+                                           data_dir=data_dir)
         assert len(register.stdout.splitlines()) == len(DEMO_QUESTIONS)
     finally:
         if proc.returncode is None:

@@ -35,7 +35,8 @@ def create_announced_session(data_dir: Path) -> int:
 
 
 def export_register(data_dir: Path, session_id: int) -> list[dict[str, Any]]:
-    out = run_cli("questions", "export", str(session_id), "--format", "jsonl", data_dir=data_dir).stdout
+    out = run_cli("questions", "export", str(session_id), "--format", "jsonl", "--reason", "kiểm tra độ bền",
+                  data_dir=data_dir).stdout
     return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 

@@ -252,6 +252,7 @@ async def test_masking_reveal_and_protected_complaints(server: RunningServer, st
     assert (await head.call("reveal", {"question_id": qid, "reason": "chuyển kênh tiếp công dân"}))["ok"]
     for member, named in ((editor, False), (head, True)):
         async with http.get(f"{server.url}/api/v1/sessions/{session.id}/register.json",
+                            params={"reason": "đối chiếu sổ ghi chép"},
                             headers={"Authorization": f"Bearer {member.token}"}) as resp:
             row = (await resp.json())["register"][0]
         assert (row["asker"]["phone"] == PHONE) is named and row["protected"]
@@ -419,7 +420,9 @@ async def test_register_exports_csv_and_xlsx(server: RunningServer, staff: Any, 
     await until(lambda: qid in editor.questions)
     await editor.act(qid, "accept")
     auth = {"Authorization": f"Bearer {editor.token}"}
-    async with http.get(f"{server.url}/api/v1/sessions/{session.id}/register.xlsx", headers=auth) as resp:
+    reason = {"reason": "đối chiếu sổ ghi chép"}  # the full register (tests/test_register.py)
+    async with http.get(f"{server.url}/api/v1/sessions/{session.id}/register.xlsx", headers=auth,
+                        params=reason) as resp:
         assert resp.status == 200 and "attachment" in resp.headers["Content-Disposition"]
         book = load_workbook(io.BytesIO(await resp.read()))
     rows = list(book.active.iter_rows(values_only=True))
@@ -427,7 +430,8 @@ async def test_register_exports_csv_and_xlsx(server: RunningServer, staff: Any, 
     assert "Cán bộ xác nhận" in header and len(rows) == 2
     assert row["Họ tên / Tổ chức"] == "Nguyễn Văn An" and row["Điện thoại"] == PHONE
     assert row["Cán bộ xác nhận"] == "bt" and row["Trạng thái"] == "accepted"
-    async with http.get(f"{server.url}/api/v1/sessions/{session.id}/register.csv", headers=auth) as resp:
+    async with http.get(f"{server.url}/api/v1/sessions/{session.id}/register.csv", headers=auth,
+                        params=reason) as resp:
         csv_text = await resp.text()
     assert csv_text.startswith("\ufeffnumber,receipt,") and "Nguyễn Văn An" in csv_text
     async with http.get(f"{server.url}/api/v1/sessions/{session.id}/register.csv") as resp:
