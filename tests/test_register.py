@@ -31,7 +31,11 @@ from moderation.sessions import SessionState
 from moderation.store import Store
 from moderation.submission import parse_submission
 from server.keys import accounts_key
+from tests.browser import open_viewer
 from tests.conftest import RunningServer, run_cli, valid_payload
+
+# the accessibility tests' sign-in: a browser context that lets axe-core's script past the page's CSP
+from tests.test_accessibility import AXE, CONSOLE, FAILING_IMPACTS, WCAG_TAGS, describe, sign_in
 
 PASSWORD = "mật khẩu đủ dài 123"
 REASON = "đối chiếu với sổ giấy của Ban Biên tập"
@@ -288,8 +292,8 @@ async def test_the_cli_export_takes_a_reason_quotes_formulas_and_writes_owner_on
     # an officer named with --as is in the log under their name, and held to their role
     await server.app[accounts_key].add_user("bt", "editor", PASSWORD)
     await cli("--format", "jsonl", "--reason", REASON, "--as", "bt")
-    refused = await cli("--format", "jsonl", "--reason", REASON, "--as", "bt", "--include-protected", check=False)
-    assert refused.returncode == 1 and "Trưởng Ban Biên tập" in refused.stderr
+    held = await cli("--format", "jsonl", "--reason", REASON, "--as", "bt", "--include-protected", check=False)
+    assert held.returncode == 1 and "Trưởng Ban Biên tập" in held.stderr
 
     entries = await exports(server.store)
     assert [(e["actor"], e["detail"]["format"], e["detail"]["reason"], e["detail"]["rows"]) for e in entries] == [
@@ -332,12 +336,17 @@ async def test_a_store_made_readable_by_an_older_version_is_tightened(tmp_path: 
 @pytest.mark.browser
 async def test_the_console_asks_for_a_reason_then_downloads_the_full_register(server: RunningServer,
                                                                               browser: Browser) -> None:
-    from tests.browser import open_viewer
-    from tests.test_browser_staff import CONSOLE, add_staff, console
+    async def dialog_accessible(page: Any) -> None:
+        """axe-core's WCAG 2.1 AA rules on the open dialog (the console behind it has its own test)."""
+        await page.add_script_tag(path=str(AXE))
+        found = await page.evaluate("tags => axe.run('#action-dialog', {runOnly: {type: 'tag', values: tags}, "
+                                    "resultTypes: ['violations']})", WCAG_TAGS)
+        failing = [v for v in found["violations"] if v["impact"] in FAILING_IMPACTS]
+        assert not failing, describe(failing)
 
     session_id, ids = await seed(server)
-    await add_staff(server, "bientap1", "editor")
-    officer = await console(browser, server, "bientap1", session_id)
+    officer = await sign_in(browser, server, "bientap1", "editor", f"/mod/{session_id}", "#console[data-live=joined]",
+                            CONSOLE)
     page = officer.page
     base = f"{server.url}/api/v1/sessions/{session_id}/register"
 
@@ -346,6 +355,7 @@ async def test_the_console_asks_for_a_reason_then_downloads_the_full_register(se
     await dialog.wait_for(state="visible")
     assert await page.inner_text("#action-title") == "Tải sổ ghi chép"
     assert await page.evaluate("document.activeElement.id") == "register-masked-xlsx"  # the focus is in the dialog
+    await dialog_accessible(page)
     reason = page.locator("#dlg-register-reason")
     assert await reason.get_attribute("aria-describedby") == "dlg-register-reason-hint"
     assert "ghi nhật ký" in await page.inner_text("#dlg-register-reason-hint")
@@ -392,6 +402,8 @@ async def test_the_console_asks_for_a_reason_then_downloads_the_full_register(se
     await english.page.wait_for_selector("#console[data-live=joined]", state="attached")
     await english.page.click("#register-open")
     assert await english.page.inner_text("#action-title") == "Download the register"
+    assert await english.page.inner_text("#action-submit") == "Download with identities"
+    await dialog_accessible(english.page)
     # the browser reports the refused short reason (a 400) itself; nothing else went wrong
     assert [e for e in officer.unexpected_errors() if "status of 400" not in e] == []
     assert english.unexpected_errors() == []
