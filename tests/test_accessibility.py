@@ -10,18 +10,20 @@ first elements it found. Fix the page, never the rule list."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, ViewportSize
+from playwright.async_api import Browser, BrowserContext, FloatRect, Page, ViewportSize
 
 from moderation.consent import Channel
 from moderation.sessions import SessionState
 from moderation.submission import parse_submission
-from server.keys import accounts_key
+from server.keys import accounts_key, media_key
 from tests.browser import DESKTOP, PHONE, RECEIPT, Viewer, fill_question, js, log_in, open_viewer, screenshot
-from tests.conftest import RunningServer, valid_payload
+from tests.conftest import RunningServer, valid_payload, wait_for
+from tests.test_browser_video import set_feed
 
 pytestmark = pytest.mark.browser
 
@@ -478,30 +480,61 @@ async def test_skip_link_moves_to_the_main_content(server: RunningServer, browse
     assert await js(page, "document.getElementById('main').contains(document.activeElement)"), after
 
 
-async def test_keyboard_focus_on_the_video_player_is_seen(server: RunningServer, browser: Browser) -> None:
-    """The player (static/js/player.js) shows the <video> and its two buttons once the session is on air;
-    here the page is put in that state by hand (no media worker in these tests). The video's focus ring
-    cannot be read from its style alone (the slot clips it, the video paints over it): the picture of
-    the slot must change when the video takes the focus."""
+async def test_keyboard_focus_on_the_video_player_is_seen(start_server: Callable[..., Awaitable[RunningServer]],
+                                                          browser: Browser) -> None:
+    """The player (static/js/player.js) on a real live stream (the media worker's test card): paused long
+    enough to be behind the live edge, it shows the <video>, "Trực tiếp" and "Bật tiếng", each reached by
+    Tab. Every state here is the player's own, reached by waiting for it, so its one-second check of the
+    buttons agrees with the test. The video's focus ring cannot be read from its style alone (the slot
+    clips it, the video paints over it): the picture of the slot must change when the video takes the
+    focus. "Bật tiếng" disappears once pressed: the focus goes to the video, not to the page."""
+    server = await start_server(media=True)
     session = await server.new_session(SessionState.LIVE)
+    await set_feed(server, session.id, "test")
+    await wait_for(lambda: server.app[media_key].state(session.id) == "live", 60)
     viewer = await visit(browser, f"{server.url}/s/{session.id}", viewport=PHONE)
     page = viewer.page
-    await page.evaluate("""() => {
-        document.getElementById('video').dataset.player = 'playing';
-        for (const id of ['video-player', 'video-live', 'video-unmute']) document.getElementById(id).hidden = false;
-    }""")
-    slot = page.locator("#video")
-    before = await slot.screenshot()
+    await page.wait_for_function("() => document.getElementById('video').dataset.player === 'playing' && "
+                                 "document.getElementById('video-player').currentTime > 0", timeout=60000)
+    # paused, the viewer falls behind the live edge until the player offers the jump back
+    await js(page, "document.getElementById('video-player').pause()")
+    await page.wait_for_selector("#video-live", state="visible", timeout=60000)
+    assert await page.is_visible("#video-unmute")  # started muted
+
+    async def ring_edge() -> bytes:
+        """The slot's left edge, between the buttons on top and the browser's controls at the bottom:
+        there the ring is drawn over the (paused, so still) picture; the controls' clock moves on."""
+        # in the page's coordinates: a Tab may have scrolled the slot away
+        x, y, height = await js(page, "(() => { const r = document.getElementById('video').getBoundingClientRect();"
+                                      " return [r.left + scrollX, r.top + scrollY, r.height]; })()")
+        clip: FloatRect = {"x": x, "y": y + height * 0.3, "width": 8, "height": height * 0.3}
+        return await page.screenshot(clip=clip, full_page=True, animations="disabled")
+
+    before = await ring_edge()
     for _ in range(12):
         if (await tab(page))["name"] == "video-player":
             break
     assert (await focused(page))["name"] == "video-player"
     ring = await js(page, "getComputedStyle(document.getElementById('video'), '::after').borderTopColor")
     assert ring == "rgb(255, 210, 77)", ring
-    changed = await slot.screenshot() != before
+    changed = await ring_edge() != before
     assert changed, "the focused video looks the same as before it had the focus"
     await screenshot(page, "a11y-video-focus-phone.png", full_page=False)
-    assert [(await tab(page))["name"] for _ in range(3)] == ["video-live", "video-unmute", "f-kind"]
-    unchanged = await slot.screenshot() == before
+    # then the browser's own controls (play, timeline, volume, full screen, more), which it draws with
+    # its own focus rings inside the video's shadow tree, where a page's styles cannot reach
+    for _ in range(12):
+        await page.keyboard.press("Tab")
+        if (await focused(page))["name"] != "video-player":
+            break
+    assert await js(page, "document.activeElement.id") == "video-live"
+    assert indicator_problem(await focused(page)) is None
+    assert [(await tab(page))["name"] for _ in range(2)] == ["video-unmute", "f-kind"]
+    unchanged = await ring_edge() == before
     assert unchanged, "the ring stays on the video after the focus left it"
+
+    assert (await tab(page, "Shift+Tab"))["name"] == "video-unmute"
+    await page.keyboard.press("Enter")  # sound on: the button goes, the focus stays in the player
+    await page.wait_for_selector("#video-unmute", state="hidden", timeout=30000)
+    assert (await focused(page))["name"] == "video-player"
+    assert not await js(page, "document.getElementById('video-player').muted")
     assert viewer.unexpected_errors() == []

@@ -93,12 +93,19 @@ export function attachPlayer(slot, { hlsUrl, streamUrl, lang, preferNative } = {
     return Math.max(video.seekable.start(video.seekable.length - 1), edge - 3);
   }
 
+  // A button that goes while it has the keyboard focus (pressed, or the viewer caught up) hands the
+  // focus to the video: hidden, it would leave the focus on nothing (the page itself).
+  function showButton(button, shown) {
+    if (!shown && document.activeElement === button && !video.hidden) video.focus({ preventScroll: true });
+    button.hidden = !shown;
+  }
+
   function updateButtons() {
     const live = slot.dataset.player === "playing";
-    if (unmute) unmute.hidden = !(live && (video.muted || video.volume === 0));
+    if (unmute) showButton(unmute, live && (video.muted || video.volume === 0));
     if (goLive) {
       const behind = live ? behindSeconds() : 0;
-      goLive.hidden = !(behind > BEHIND_S);
+      showButton(goLive, behind > BEHIND_S);
       if (!goLive.hidden) goLive.title = text("behind").replace("{n}", String(Math.round(behind)));
     }
   }
@@ -257,8 +264,7 @@ export function attachPlayer(slot, { hlsUrl, streamUrl, lang, preferNative } = {
       video.muted = false;
       if (video.volume === 0) video.volume = 1;
       video.play().catch(() => {});
-      updateButtons();
-      video.focus({ preventScroll: true });
+      updateButtons(); // the button goes, the focus stays in the player
     });
   }
   if (goLive) {
