@@ -487,6 +487,54 @@ STAFF_UI: dict[str, tuple[str, str]] = {
     "feed_state_live": ("đang phát", "live"),
     "feed_state_slate": ("chờ tín hiệu (đang hiện màn chờ)", "waiting for the feed (slate on air)"),
     "feed_state_off": ("không phát", "off"),
+    # ---- blocking senders in the console (static/js/blocks.js, server/templates/_blocks.html) ----
+    "blk_button": ("Chặn người gửi", "Block sender"),
+    "blk_button_label": ("Chặn người gửi câu hỏi #{n}", "Block the sender of question #{n}"),
+    "blk_title": ("Chặn người gửi câu hỏi #{n}", "Block the sender of question #{n}"),
+    "blk_intro": (
+        "Máy chủ tự tìm thông tin người gửi câu hỏi này; bạn không thấy số điện thoại hay địa chỉ. Các câu hỏi "
+        "đã nhận của họ vẫn giữ nguyên.",
+        "The server finds what this question's sender sent it with; you never see the phone or the address. "
+        "Their questions already received stay as they are.",
+    ),
+    "blk_kinds": ("Nhận ra người gửi qua", "Recognise the sender by"),
+    "blk_kind_viewer": ("trình duyệt", "browser"),
+    "blk_kind_viewer_hint": ("Mã người xem trong cookie của trình duyệt đã gửi câu hỏi.",
+                             "The viewer id in the cookie of the browser that sent it."),
+    "blk_kind_phone": ("số điện thoại", "phone number"),
+    "blk_kind_phone_hint": ("Số điện thoại người hỏi đã khai, dù viết cách nào.",
+                            "The phone number the asker gave, however it is written."),
+    "blk_kind_address": ("địa chỉ mạng (IP)", "network address (IP)"),
+    "blk_kind_address_hint": ("Cẩn thận: nhiều người có thể dùng chung một địa chỉ (mạng di động, cơ quan).",
+                              "Careful: many people may share one address (a mobile network, an office)."),
+    "blk_scope": ("Phạm vi", "Where"),
+    "blk_scope_session": ("chỉ phiên này", "this session only"),
+    "blk_scope_everywhere": ("mọi phiên", "every session"),
+    "blk_duration": ("Thời hạn", "For how long"),
+    "blk_duration_1h": ("1 giờ", "1 hour"),
+    "blk_duration_1d": ("1 ngày", "1 day"),
+    "blk_duration_30d": ("30 ngày", "30 days"),
+    "blk_duration_until_lifted": ("đến khi bỏ chặn", "until lifted"),
+    "blk_reason": ("Lý do chặn", "Reason for the block"),
+    "blk_reason_hint": ("Ghi vào nhật ký kiểm tra; người gửi không thấy. Từ 5 đến 300 ký tự.",
+                        "Kept in the audit log; the sender never sees it. 5 to 300 characters."),
+    "blk_reason_short": ("Vui lòng nêu lý do (ít nhất 5 ký tự).", "Please state the reason (at least 5 characters)."),
+    "blk_submit": ("Chặn", "Block"),
+    "blk_done": ("Đã chặn người gửi câu hỏi #{n}.", "The sender of question #{n} is blocked."),
+    "blk_failed": ("Chưa thực hiện được: {m}", "Not done: {m}"),
+    "blk_panel": ("Người gửi bị chặn", "Blocked senders"),
+    "blk_panel_hint": ("Các lệnh chặn đang áp dụng cho phiên này (kể cả lệnh chặn ở mọi phiên).",
+                       "The blocks in force for this session (including those for every session)."),
+    "blk_none": ("Không có người gửi nào bị chặn.", "No sender is blocked."),
+    "blk_row": ("Người gửi câu #{n} · {kinds} · {scope} · {until} · bởi {by}",
+                "Sender of #{n} · {kinds} · {scope} · {until} · by {by}"),
+    "blk_until": ("đến {t}", "until {t}"),
+    "blk_until_lifted": ("đến khi bỏ chặn", "until lifted"),
+    "blk_reason_shown": ("Lý do: {r}", "Reason: {r}"),
+    "blk_lift": ("Bỏ chặn", "Lift"),
+    "blk_lift_title": ("Bỏ chặn người gửi câu hỏi #{n}", "Lift the block on the sender of question #{n}"),
+    "blk_lift_reason": ("Lý do bỏ chặn", "Reason for lifting"),
+    "blk_lifted": ("Đã bỏ chặn người gửi câu hỏi #{n}.", "The sender of question #{n} may send again."),
 }
 
 # Strings the staff scripts need; pages hand them over in a JSON data block.
@@ -495,6 +543,7 @@ STAFF_JS_KEYS: tuple[str, ...] = tuple(
     if key.startswith((
         "lane_", "state_name_", "sess_", "clock_", "card_", "q_", "act_", "rsn_", "dlg_", "id_", "conn_", "msg_",
         "chair_", "overlay_", "role_", "key_", "help_", "feed_",
+        "blk_",  # blocking senders (static/js/blocks.js)
     ))
 ) + ("approve_script", "session_announce", "session_start", "session_close", "session_publish", "flt_all",
      "console_loading")

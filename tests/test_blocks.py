@@ -382,3 +382,55 @@ async def test_poll_picks_up_blocks_made_elsewhere(live: RunningServer, viewer_c
 
     await wait_for(lambda: bool(live.app[blocks_key].list), 10)
     assert await refused()
+
+
+@pytest.mark.browser
+async def test_the_console_blocks_and_lifts_from_a_question_card(live: RunningServer, browser: Any,
+                                                                 viewer_client: Any) -> None:
+    """The editor blocks the sender from the card's control, sees the block in the panel, and lifts it
+    there; the sender's questions are refused meanwhile. No phone or address reaches the page."""
+    from tests.browser import CHROMIUM, log_in, open_viewer
+
+    assert CHROMIUM.exists()
+    session = await live.new_session(SessionState.LIVE)
+    await Accounts(live.store).add_user("bientap", "editor", PASSWORD)
+    abuser = await socket_viewer(viewer_client, live, viewer_cookie(live), forwarded="203.0.113.7")
+    stored = await ask(abuser, valid_payload(session.id))
+    question_id = stored["question_id"]
+
+    editor = await open_viewer(browser, f"{live.url}/login?next=/mod/{session.id}",
+                               viewport={"width": 1440, "height": 900}, wait_joined=False)
+    page = editor.page
+    await log_in(page, "bientap", PASSWORD, f"/mod/{session.id}", "#console[data-live=joined]")
+    control = page.locator(f"#qc-{question_id} .act-block")
+    await control.wait_for(state="attached", timeout=10000)
+    await control.scroll_into_view_if_needed()
+    await control.click()
+    await page.wait_for_selector("#block-dialog[open]")
+    assert await page.locator("#blk-kind-viewer").is_checked() and not await page.locator("#blk-kind-address").is_checked()
+    assert await page.locator("#blk-scope-everywhere").count() == 0  # every session: the head's
+    await page.check("#blk-duration-1h")
+    await page.click("#block-submit")  # no reason yet: refused on the page, focus on the reason
+    assert "5" in (await page.text_content("#block-error") or "")
+    await page.fill("#blk-reason", "Gửi tin quấy rối liên tục")
+    await page.click("#block-submit")
+    await page.wait_for_function("() => !document.getElementById('block-dialog').open")
+    await page.wait_for_function("() => document.querySelectorAll('#blocks-list .block-row').length === 1")
+    row = await page.text_content("#blocks-list .block-row") or ""
+    assert "#1" in row and "bientap" in row and "Gửi tin quấy rối liên tục" in row
+    html = await page.content()
+    assert "0912" not in html and "345 678" not in html and "203.0.113.7" not in html
+
+    assert (await ask(abuser, valid_payload(session.id)))["error"]["code"] == "sender_blocked"
+    [entry] = await audit_entries(live, "sender_block")
+    assert entry["detail"]["duration"] == "1h" and entry["detail"]["kinds"] == ["viewer", "phone"]
+
+    await page.click("#blocks-panel summary")
+    await page.click("#blocks-list .block-row button")
+    await page.wait_for_selector("#block-dialog[open]")
+    await page.fill("#blk-lift-reason", "Đã trao đổi với người gửi")
+    await page.click("#block-submit")
+    await page.wait_for_function("() => document.querySelectorAll('#blocks-list .block-row').length === 0")
+    assert (await ask(abuser, valid_payload(session.id)))["ok"] is True
+    assert editor.unexpected_errors() == []
+    await editor.close()

@@ -11,6 +11,7 @@
 
 import { io } from "/static/vendor/socket.io-client/socket.io.esm.min.js";
 import { clockTime, csrfToken, dateTime, dayDate, duration, el, fold, loadText, translator, typingIn } from "/static/js/staff.js";
+import { senderBlockControl } from "/static/js/blocks.js";
 
 const t = translator(loadText());
 const ACK_TIMEOUT_MS = 10000;
@@ -754,6 +755,11 @@ function start(root) {
       }
       card.append(list);
     }
+
+    // "Block sender" (static/js/blocks.js draws it and owns its dialog), above the actions: their
+    // keyboard hints appear when the card takes the focus, which must not move it under the pointer
+    const sender = senderBlockControl(q);
+    if (sender) card.append(sender);
 
     // actions
     const actions = el("div", "qc-actions");
