@@ -265,7 +265,7 @@ export function senderBlockControl(q) {
   if (!panel || !dialog || !q) return null;
   if (q.protected && role !== "head") return null;
   const wrap = el("div", "qc-sender");
-  const button = el("button", "link-button act-block", t("blk_button"));
+  const button = el("button", "act-block", t("blk_button"));
   button.type = "button";
   button.setAttribute("aria-haspopup", "dialog");
   button.setAttribute("aria-label", t("blk_button_label", { n: q.number ?? q.id }));
