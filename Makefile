@@ -34,3 +34,9 @@ test: $(STAMP) system-packages
 
 bench: $(STAMP)
 	$(BIN)/python bench/intake.py
+
+# The README's pictures (docs/screenshots/) and the browser tests' others (tests/artifacts/): the
+# browser tests with --screenshots. Without it (make test) they go to each test's tmp dir.
+.PHONY: screenshots
+screenshots: $(STAMP) system-packages
+	$(BIN)/python -m pytest -q -m browser --screenshots $(PYTEST_ARGS)

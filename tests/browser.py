@@ -1,14 +1,19 @@
 """Helpers for the browser tests: Playwright's async API driving Debian's chromium (/usr/bin/chromium,
-installed by `make browser`). Playwright never downloads a browser here."""
+installed by `make browser`). Playwright never downloads a browser here.
+
+Screenshots: every test takes its own, so the code that takes them always runs, but they are written
+to the test's tmp_path unless asked for: `pytest --screenshots` (`make screenshots`) writes the
+README's pictures to docs/screenshots/ (tracked) and the others to tests/artifacts/ (gitignored)."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 from playwright.async_api import (
     Browser,
     BrowserContext,
@@ -29,6 +34,7 @@ LAUNCH_ARGS = [
     "--no-first-run",
 ]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+DOCS_SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 PHONE: ViewportSize = {"width": 390, "height": 844}
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 RECEIPT = re.compile(r"^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$")
@@ -114,10 +120,47 @@ async def log_in(page: Page, name: str, password: str, path: str, ready: str | N
         await page.wait_for_selector(ready, state="attached", timeout=10000)
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:  # registered in conftest.py
+    parser.addoption("--screenshots", action="store_true", default=False,
+                     help="write the README's screenshots to docs/screenshots/ and the others to "
+                          "tests/artifacts/ (make screenshots); without it they go to each test's tmp_path")
+
+
+_running: pytest.FixtureRequest | None = None  # the test now running: where its screenshots go
+
+
+@pytest.fixture(autouse=True)
+def screenshot_place(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Lets screenshot() find the running test's options and tmp_path (registered in conftest.py)."""
+    global _running
+    _running = request
+    yield
+    _running = None
+
+
+def screenshot_folder(*, doc: bool) -> Path:
+    if _running is None:
+        raise RuntimeError("a screenshot outside a test")
+    if _running.config.getoption("screenshots"):
+        folder = DOCS_SCREENSHOTS if doc else ARTIFACTS
+    else:  # never the tracked docs/screenshots/: running the tests leaves the tree as it was
+        tmp_path: Path = _running.getfixturevalue("tmp_path")
+        folder = tmp_path / "screenshots" / ("docs" if doc else "")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 async def screenshot(page: Page, name: str, *, full_page: bool = True) -> Path:
-    ARTIFACTS.mkdir(exist_ok=True)
-    path = ARTIFACTS / name
+    """A picture of the page for a person to look at (tests/artifacts/ with --screenshots)."""
+    path = screenshot_folder(doc=False) / name
     await page.screenshot(path=str(path), full_page=full_page)
+    return path
+
+
+async def doc_screenshot(page: Page, name: str, **options: Any) -> Path:
+    """One of the README's pictures (docs/screenshots/NAME with --screenshots)."""
+    path = screenshot_folder(doc=True) / name
+    await page.screenshot(path=str(path), **options)
     return path
 
 

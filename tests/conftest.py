@@ -231,4 +231,5 @@ async def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
         await asyncio.sleep(0.02)
 
 
+from tests.browser import pytest_addoption, screenshot_place  # noqa: E402, F401  (--screenshots: tests/browser.py)
 from tests.staff import staff  # noqa: E402, F401  (the board's staff clients, for every test module)

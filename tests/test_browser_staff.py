@@ -3,14 +3,13 @@ the moderators' console, the chair's screen and the broadcast overlay, end to en
 question to "done, next"; version conflicts between two moderators; keyboard work, filters and the
 live queue; catching up after a dropped connection; text that must stay inert.
 
-Screenshots of the three screens go to docs/screenshots/ (console.png, chair.png, overlay.png);
-the others go to tests/artifacts/ (gitignored)."""
+Screenshots of the three screens are the README's (docs/screenshots/ console.png, chair.png, overlay.png,
+written only with `--screenshots`: see tests/browser.py)."""
 
 from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,13 +19,22 @@ from moderation.consent import Channel
 from moderation.sessions import SessionState
 from moderation.submission import parse_submission
 from server.keys import accounts_key
-from tests.browser import DESKTOP, PHONE, Viewer, fill_question, js, log_in, open_viewer, screenshot
+from tests.browser import (
+    DESKTOP,
+    PHONE,
+    Viewer,
+    doc_screenshot,
+    fill_question,
+    js,
+    log_in,
+    open_viewer,
+    screenshot,
+)
 from tests.conftest import RunningServer, valid_payload
 
 pytestmark = pytest.mark.browser
 
 PASSWORD = "mật khẩu đủ dài 123"
-DOCS_SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 CONSOLE: ViewportSize = {"width": 1440, "height": 900}
 CHAIR: ViewportSize = {"width": 1280, "height": 800}
 BROADCAST: ViewportSize = {"width": 1920, "height": 1080}
@@ -76,11 +84,6 @@ async def lane_ids(page: Page, lane: str) -> list[int]:
 async def press_on(page: Page, question_id: int, key: str) -> None:
     await card(page, question_id).focus()
     await page.keyboard.press(key)
-
-
-async def save_doc_screenshot(page: Page, name: str, **kw: Any) -> None:
-    DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(DOCS_SCREENSHOTS / name), **kw)
 
 
 async def seed_board(server: RunningServer, session_id: int) -> tuple[int, int]:
@@ -176,9 +179,9 @@ async def test_a_question_from_a_viewer_to_air_and_done(server: RunningServer, b
     assert any("Noto Sans Vi" in family for family in loaded)
 
     await first.page.mouse.move(0, 0)
-    await save_doc_screenshot(first.page, "console.png")
-    await save_doc_screenshot(chair.page, "chair.png")
-    await save_doc_screenshot(overlay.page, "overlay.png", omit_background=True)
+    await doc_screenshot(first.page, "console.png")
+    await doc_screenshot(chair.page, "chair.png")
+    await doc_screenshot(overlay.page, "overlay.png", omit_background=True)
     await screenshot(second.page, "staff-console-second.png", full_page=False)
 
     # "done, next": the question is answered live and the first of the queue goes on air

@@ -15,9 +15,9 @@ from moderation.sessions import SessionState
 from server.keys import media_key
 from server.stream_api import StreamTokens
 from stream.clients import play
-from tests.browser import CHROMIUM, DESKTOP, LAUNCH_ARGS, js, open_viewer
+from tests.browser import CHROMIUM, DESKTOP, LAUNCH_ARGS, doc_screenshot, js, open_viewer
 from tests.conftest import RunningServer, wait_for
-from tests.test_browser_staff import add_staff, save_doc_screenshot, sign_in
+from tests.test_browser_staff import add_staff, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -56,7 +56,7 @@ async def test_the_session_page_plays_the_live_hls(video_server: RunningServer, 
     assert size == [1280, 720]
     assert await page.is_visible("#video-unmute")  # autoplay starts muted; the button says so
     await page.wait_for_timeout(500)
-    await save_doc_screenshot(page, "viewer-video.png")
+    await doc_screenshot(page, "viewer-video.png")
     assert viewer.unexpected_errors() == []
 
     # the feed stops: the page says so instead of freezing on the last picture
@@ -117,7 +117,7 @@ async def test_studio_publishes_and_console_chooses_the_feed(video_server: Runni
             await page.wait_for_function("() => document.querySelector('#mod-monitor video').videoWidth > 0",
                                          timeout=30000)
             await page.wait_for_timeout(1000)
-            await save_doc_screenshot(studio.page, "studio.png")
+            await doc_screenshot(studio.page, "studio.png")
 
             await studio.page.click("#studio-stop")
             await wait_for(lambda: media.state(session_id) == "slate", 15)  # the slate covers the gap
