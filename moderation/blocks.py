@@ -248,7 +248,8 @@ def block_reason(raw: Any) -> str:
 
 
 def _locked(q: Any, conn: Connection) -> Any:
-    return q.with_for_update() if conn.dialect.name == "postgresql" else q
+    # the block's row only: PostgreSQL refuses FOR UPDATE on the outer join's nullable side
+    return q.with_for_update(of=s.sender_blocks) if conn.dialect.name == "postgresql" else q
 
 
 def add_block(conn: Connection, key: SenderKey, actor: Actor, question_id: int, request: BlockRequest,

@@ -439,3 +439,31 @@ async def test_the_console_blocks_and_lifts_from_a_question_card(live: RunningSe
     assert (await ask(abuser, valid_payload(session.id)))["ok"] is True
     assert editor.unexpected_errors() == []
     await editor.close()
+
+
+@pytest.mark.slow
+async def test_blocks_on_postgresql(start_server: Callable[..., Any], http: aiohttp.ClientSession,
+                                    viewer_client: Any) -> None:
+    """The same rules on PostgreSQL: the sender's hashes stored at intake, the block, the refusal
+    before the write, the lift, and the audit chain across them."""
+    from tests.postgres import cluster
+
+    for postgres in cluster():
+        server: RunningServer = await start_server(database=postgres.new_database(),
+                                                   trusted_proxies=["127.0.0.1/32"])
+        assert server.store.url.startswith("postgresql+asyncpg://")
+        session = await server.new_session(SessionState.LIVE)
+        editor = await staff_member(server, http, "bientap", "editor")
+        abuser = await socket_viewer(viewer_client, server, viewer_cookie(server), forwarded="203.0.113.7")
+        stored = await ask(abuser, valid_payload(session.id))
+        status, body = await editor.block(stored["question_id"], kinds=["viewer", "address", "phone"])
+        assert status == 201 and body["block"]["kinds"] == ["viewer", "address", "phone"]
+        assert (await ask(abuser, other_phone(valid_payload(session.id), "0987 654 321")))["error"]["code"] == \
+            "sender_blocked"
+        assert (await ask(abuser, valid_payload(session.id)))["error"]["code"] == "sender_blocked"
+        status, body = await editor.post(f"/api/v1/blocks/{body['block']['id']}/lift", {"reason": "Nhầm người gửi"})
+        assert status == 200
+        assert (await ask(abuser, valid_payload(session.id)))["ok"] is True
+        async with server.store.read_engine.connect() as conn:
+            assert (await conn.run_sync(audit.verify)).ok
+        assert len(await server.store.register(session.id)) == 2
