@@ -22,7 +22,7 @@ from stream.feed_policy import FeedPolicy, FeedRefused
 from stream.playlist import live_window
 
 from .api import json_response, path_id, public_session, read_json
-from .auth import bearer, identify, require_staff
+from .auth import bearer, require_staff
 from .keys import media_key, settings_key, store_key, watch_key
 from .media import Media, stream_status
 from .security import _Signer
@@ -114,12 +114,11 @@ def _may_publish(request: web.Request, session_id: int) -> None:
 
 
 async def _may_watch(request: web.Request, session_id: int) -> None:
-    """The watch token, or a staff member (API token or signed-in browser)."""
+    """The watch token, or a staff member (API token, or a signed-in browser with its CSRF token:
+    an offer is a state-changing POST that another site could otherwise make in an officer's name)."""
     if _token_ok(bearer(request), request.app[stream_tokens_key].watch(session_id)):
         return
-    actor, _ = await identify(request)
-    if actor is None:
-        raise Unauthorized("unauthorized")
+    await require_staff(request)
 
 
 def _preflight(methods: str) -> web.Response:
