@@ -49,9 +49,9 @@ def write_submissions(conn: Connection, items: list[Submission], now: datetime) 
     receipts: list[str | None] = [None] * len(items)
     for session_id, (_, _, receipt_key) in sessions.items():
         indexes = [i for i, it in enumerate(items) if it.session_id == session_id]
-        for i, receipt in zip(indexes, receipts_for(receipt_key, [items[i].idempotency_key for i in indexes]),
+        for i, derived in zip(indexes, receipts_for(receipt_key, [items[i].idempotency_key for i in indexes]),
                               strict=True):
-            receipts[i] = receipt
+            receipts[i] = derived
     stored = db.by_receipt([r for r in receipts if r is not None])
     legacy = db.legacy(list(sessions), sorted({it.idempotency_key for it in items}))
     # The last number in each session's register: ORDER BY … LIMIT 1 reads one index entry, where
@@ -71,6 +71,7 @@ def write_submissions(conn: Connection, items: list[Submission], now: datetime) 
             continue
         key = (item.session_id, item.idempotency_key)
         receipt = receipts[index]
+        assert receipt is not None  # every question of a session found has its receipt
         content = item.content_hash
         earlier = legacy.get(key) or in_batch.get(key)
         if earlier is None and receipt in stored:
@@ -193,7 +194,9 @@ class _SqliteReads(_Reads):
     """The same reads as _CoreReads, as plain SQL on the pysqlite connection of the transaction."""
 
     def __init__(self, conn: Connection) -> None:
-        self.cursor = conn.connection.driver_connection.cursor()
+        driver = conn.connection.driver_connection
+        assert driver is not None  # inside the transaction SQLAlchemy began
+        self.cursor = driver.cursor()
 
     def _all(self, sql: str, params: list[Any]) -> list[Any]:
         return self.cursor.execute(sql, params).fetchall()
@@ -273,6 +276,7 @@ def _insert_rows(conn: Connection, table: Table, rows: list[tuple[Any, ...]], co
     one_row = "(" + ", ".join("?" for _ in columns) + ")"
     head = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES "
     driver = conn.connection.driver_connection  # in the transaction SQLAlchemy began
+    assert driver is not None
     for start in range(0, len(rows), SQLITE_ROWS_PER_INSERT):
         chunk = rows[start : start + SQLITE_ROWS_PER_INSERT]
         driver.execute(head + ", ".join([one_row] * len(chunk)), list(chain.from_iterable(chunk)))

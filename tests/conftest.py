@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DOITHOAI = str(Path(sys.executable).parent / "doithoai")
 
 
-def valid_payload(session_id: int, **overrides: Any) -> dict[str, Any]:
+def valid_payload(session_id: Any, **overrides: Any) -> dict[str, Any]:  # Any: tests send bad ids too
     payload: dict[str, Any] = {
         "session_id": session_id,
         "idempotency_key": "k-" + uuid.uuid4().hex,

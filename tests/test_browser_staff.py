@@ -225,8 +225,8 @@ async def test_two_moderators_conflict_shows_the_fresh_question(server: RunningS
             upstream = ws.connect_to_server()
 
             def from_server(message: str | bytes) -> None:
-                event = isinstance(message, str) and message.startswith("42/moderator,") and '["question"' in message
-                if event and f'"id":{qid},' in message.replace(" ", ""):  # an event, never an acknowledgement
+                if (isinstance(message, str) and message.startswith("42/moderator,") and '["question"' in message
+                        and f'"id":{qid},' in message.replace(" ", "")):  # an event, never an acknowledgement
                     if held or "(v2)" in message:  # the server's JSON escapes Vietnamese letters
                         held.append(message)  # this console misses the other moderator's change
                         return

@@ -357,7 +357,7 @@ async def test_live_queue_air_chair_and_overlay(server: RunningServer, staff: An
     second_air = await editor.act(ids[0], "air")
     assert second_air["error"]["code"] == "invalid_state"  # one question on air at a time
     await until(lambda: any(e == "cue" and d["now"] and d["now"]["id"] == ids[2] for e, d in chair.events))
-    await until(lambda: on_air and on_air[-1]["question"] and on_air[-1]["question"]["id"] == ids[2])
+    await until(lambda: bool(on_air) and bool(on_air[-1]["question"]) and on_air[-1]["question"]["id"] == ids[2])
     no_identity(chair.events)
     no_identity(on_air)
     async with aiohttp.ClientSession() as http:  # the chair may finish a question, not screen one
@@ -452,8 +452,15 @@ async def test_session_actions_reach_viewers_and_consoles(server: RunningServer,
     for action, state in (("start", "live"), ("close", "closed")):
         ack = await head.call("session_action", {"session_id": session.id, "action": action})
         assert ack["session"]["state"] == state
-        await until(lambda s=state: states[-1:] == [s])
-        await until(lambda s=state: any(e == "session" and d["state"] == s for e, d in editor.events))
+
+        def moved(s: str = state) -> bool:
+            return states[-1:] == [s]
+
+        def told(s: str = state) -> bool:
+            return any(e == "session" and d["state"] == s for e, d in editor.events)
+
+        await until(moved)
+        await until(told)
     refused = await viewer.call("submit_question", valid_payload(session.id), namespace="/viewer")
     assert refused["error"]["code"] == "session_closed"
 
