@@ -1,6 +1,6 @@
 # The two commands a newcomer runs (see README): `make demo` and `make test`.
-# Both create .venv and install what they need; `make test` also installs Debian's chromium and
-# postgresql when they are missing.
+# Both create .venv and install what they need; `make test` also installs Debian's chromium,
+# postgresql and LibreOffice Calc when they are missing.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -18,18 +18,21 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/doithoai demo
 
-# Debian's chromium for the browser tests (Playwright drives it; it never downloads its own browser)
-# and Debian's postgresql binaries (the tests start their own throwaway cluster; no service needed).
+# Debian's chromium for the browser tests (Playwright drives it; it never downloads its own browser),
+# Debian's postgresql binaries (the tests start their own throwaway cluster; no service needed) and
+# LibreOffice Calc (a spreadsheet we did not write opens the register: no formula may run).
 system-packages:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium fonts-noto-core"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v soffice >/dev/null 2>&1 || missing="$$missing libreoffice-calc-nogui"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing >/dev/null; fi
 
 test: $(STAMP) system-packages
 	$(BIN)/ruff check server moderation stream tests bench
+	$(BIN)/mypy server moderation stream tests bench
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 bench: $(STAMP)

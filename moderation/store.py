@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from . import audit
 from . import schema as s
 from .asker import Asker, AskerKind, NameShown
+from .board import end_live
 from .errors import NotFound, ValidationError
 from .intake import Receipt, write_submissions
 from .interest import InterestCount, InterestMark, write_interests
@@ -312,6 +313,8 @@ class Store:
                 .where(s.sessions.c.id == session_id)
                 .values(state=target.value, updated_at=now, **{stamp: now})
             )
+            if target is SessionState.CLOSED:
+                await conn.run_sync(end_live, session_id, actor, now)
             await conn.run_sync(audit.append, actor, f"session_{target.value}", now, session_id=session_id,
                                 before=current, after=target.value)
         log.info("session %s is now %s", session_id, target.value)

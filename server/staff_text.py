@@ -213,6 +213,12 @@ STAFF_UI: dict[str, tuple[str, str]] = {
     "q_merged_count": ("gộp {n} câu", "{n} merged"),
     "q_late": ("Đến muộn", "Late"),
     "q_held": ("Chờ Trưởng Ban duyệt", "Awaiting the head"),
+    # why an action is withheld on a card (moderation/workflow.py guards)
+    "q_withheld": ("{a}: {r}", "{a}: {r}"),
+    "why_held_needs_head": ("cần Trưởng Ban duyệt trước", "needs the head's approval first"),
+    "why_question_session_over": ("phiên đã kết thúc", "the session is over"),
+    "why_on_air_needs_head": ("đang phát sóng, chỉ Trưởng Ban được sửa", "on air: only the head may change it"),
+    "why_needs_answer": ("chưa có nội dung trả lời", "there is no answer yet"),
     "q_starred": ("Gắn sao", "Starred"),
     "q_flags": ("Có từ ngữ không phù hợp: {words}", "Abusive words: {words}"),
     "q_similar": ("Có thể trùng #{n} ({p}%)", "May duplicate #{n} ({p}%)"),
@@ -542,7 +548,7 @@ STAFF_JS_KEYS: tuple[str, ...] = tuple(
     key for key in STAFF_UI
     if key.startswith((
         "lane_", "state_name_", "sess_", "clock_", "card_", "q_", "act_", "rsn_", "dlg_", "id_", "conn_", "msg_",
-        "chair_", "overlay_", "role_", "key_", "help_", "feed_",
+        "chair_", "overlay_", "role_", "key_", "help_", "feed_", "why_",
         "blk_",  # blocking senders (static/js/blocks.js)
     ))
 ) + ("approve_script", "session_announce", "session_start", "session_close", "session_publish", "flt_all",

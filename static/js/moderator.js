@@ -24,34 +24,9 @@ const DEFAULT_HIDDEN = ["answered_in_writing", "declined", "forwarded"];
 const REASONS = [
   "outside_chair_remit", "outside_city_remit", "will_not_answer", "complaint_or_denunciation", "duplicate", "abusive",
 ];
-const ALL_STATES = [
-  "received", "accepted", "routed", "prepared", "queued", "on_air", "answered_live", "answered_in_writing",
-  "declined", "forwarded", "merged",
-];
 const PRE_LIVE = ["accepted", "routed", "prepared"];
-const NOT_MERGED = ALL_STATES.filter((s) => s !== "merged");
 const LATE_LANE_STATES = new Set(["received", ...PRE_LIVE]);
 
-// action -> states it applies to (the server decides; this only hides what cannot apply)
-const FROM = {
-  accept: ["received", "declined"],
-  approve: NOT_MERGED, // and only while held
-  queue: PRE_LIVE,
-  air: ["queued", ...PRE_LIVE],
-  done: ["on_air"],
-  requeue: ["on_air"],
-  unqueue: ["queued"],
-  approve_answer: ["prepared"],
-  decline: ["received", ...PRE_LIVE, "queued"],
-  edit: NOT_MERGED,
-  classify: NOT_MERGED,
-  route: PRE_LIVE,
-  answer: PRE_LIVE,
-  merge: ["received", ...PRE_LIVE],
-  star: ALL_STATES,
-  reveal: ALL_STATES,
-  reorder: ["queued"],
-};
 // The buttons on a card, in this order, and their keys.
 const BUTTONS = [
   ["accept", "a"], ["approve", "p"], ["queue", "q"], ["air", "o"], ["done", "x"], ["requeue", "b"],
@@ -61,20 +36,13 @@ const BUTTONS = [
 const KEYS = Object.fromEntries(BUTTONS.map(([action, key]) => [key, action]));
 const PRIMARY = new Set(["accept", "approve", "queue", "air", "done"]);
 const DIALOG_ACTIONS = new Set(["decline", "edit", "classify", "route", "answer", "merge", "reveal"]);
-const EDITOR = ["accept", "decline", "edit", "classify", "route", "answer", "merge", "star", "queue", "unqueue",
-  "reorder", "air", "done", "requeue", "reveal"];
-const ROLE_ACTIONS = {
-  admin: new Set([...EDITOR, "approve", "approve_answer"]),
-  head: new Set([...EDITOR, "approve", "approve_answer"]),
-  editor: new Set(EDITOR),
-  responder: new Set(["answer"]),
-};
 
 const $ = (id) => document.getElementById(id);
 
 function start(root) {
   const sessionId = Number(root.dataset.sessionId);
   let role = root.dataset.role;
+  let roleActions = new Set();
   const board = $("board");
   const conn = $("conn");
   const statusBox = $("mod-status");
@@ -132,18 +100,15 @@ function start(root) {
 
   // ---- helpers ----
 
+  // The server's state machine decides: each card carries the actions its viewer may take now
+  // (`actions`) and those a rule withholds with the reason (`withheld`); the join tells what this
+  // role may ever do (`me.actions`, for the keyboard help). Nothing here re-decides them.
   function can(action) {
-    return (ROLE_ACTIONS[role] || new Set()).has(action);
+    return roleActions.has(action);
   }
 
   function applies(action, q) {
-    if (!can(action) || !(FROM[action] || []).includes(q.state)) return false;
-    if (action === "approve") return Boolean(q.held);
-    if (action === "reveal") {
-      const hidden = q.protected || (q.asker && q.asker.hidden);
-      return !hidden || role === "head"; // a protected identity is revealed to the head only
-    }
-    return true;
+    return Array.isArray(q.actions) && q.actions.includes(action);
   }
 
   function num(q) {
@@ -278,6 +243,7 @@ function start(root) {
         return;
       }
       if (ack.me && ack.me.role) role = ack.me.role;
+      if (ack.me && Array.isArray(ack.me.actions)) roleActions = new Set(ack.me.actions);
       root.dataset.role = role;
       applySession(ack.session);
       if (ack.full !== false) {
@@ -659,7 +625,7 @@ function start(root) {
     card.classList.toggle("is-starred", Boolean(q.starred));
     card.classList.toggle("is-protected", Boolean(q.protected));
     card.classList.toggle("is-busy", busy.has(q.id));
-    const draggable = lane === "queued" && can("reorder");
+    const draggable = lane === "queued" && applies("reorder", q);
     card.draggable = draggable;
     card.parentElement?.classList.toggle("draggable", draggable);
 
@@ -775,7 +741,7 @@ function start(root) {
       if (action === "decline") button.classList.add("act-danger");
       actions.append(button);
     }
-    if (lane === "queued" && can("reorder")) {
+    if (lane === "queued" && applies("reorder", q)) {
       const index = queueOrder.indexOf(q.id);
       const up = actionButton("move-up", null, "↑");
       up.setAttribute("aria-label", t("act_up"));
@@ -792,6 +758,17 @@ function start(root) {
       actions.append(up, down);
     }
     if (actions.childElementCount) card.append(actions);
+    // why an action this viewer could take from here is not offered now (e.g. awaiting the head)
+    const withheld = q.withheld && typeof q.withheld === "object" ? Object.entries(q.withheld) : [];
+    if (withheld.length) {
+      const byReason = new Map(); // one line per reason: "Queue, Air: needs the head's approval first"
+      for (const [action, reason] of withheld) byReason.set(reason, [...(byReason.get(reason) || []), t("act_" + action)]);
+      const why = el("ul", "qc-withheld");
+      for (const [reason, names] of byReason) {
+        why.append(el("li", "", t("q_withheld", { a: names.join(", "), r: t("why_" + reason) })));
+      }
+      card.append(why);
+    }
   }
 
   function actionButton(action, key, label) {
@@ -949,7 +926,8 @@ function start(root) {
     const lane = card.parentElement.parentElement.dataset.lane;
     if (event.altKey && !event.ctrlKey && !event.metaKey && (event.key === "ArrowUp" || event.key === "ArrowDown")) {
       event.preventDefault();
-      if (lane === "queued" && can("reorder")) moveInQueue(id, event.key === "ArrowUp" ? -1 : 1);
+      const q = questions.get(id);
+      if (lane === "queued" && q && applies("reorder", q)) moveInQueue(id, event.key === "ArrowUp" ? -1 : 1);
       return;
     }
     if (event.ctrlKey || event.metaKey || event.altKey) return;
