@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from aiohttp import web
@@ -96,9 +97,39 @@ async def read_json(request: web.Request) -> Any:
     if len(raw) > MAX_PAYLOAD_BYTES:
         raise TooLarge("too_large", limit=MAX_PAYLOAD_BYTES)
     try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):  # RecursionError: [[[[… nesting
+        return parse_json(raw)
+    except ValueError:
         raise ValidationError("bad_json", field=None) from None
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def parse_json(text: str | bytes) -> Any:
+    """JSON from a client (the API's bodies, and every Socket.IO packet: app.Utf8Json), as text that
+    can be written out again. Bytes must be UTF-8. A lone UTF-16 surrogate escape ("\\ud800") is
+    valid JSON but no character: echoed into an error body, a log line or a broadcast it cannot be
+    encoded (a 500, a dead websocket), so it becomes U+FFFD here, before anything reads it. Any
+    failure is a ValueError (engine.io tries every message as JSON and catches only that)."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8-sig")  # strict: UTF-8 that encodes a surrogate is refused here
+    try:
+        value = json.loads(text)
+        # Only an escape can bring a surrogate in, and the check is a scan in C; a valid pair
+        # ("\\ud83d\\ude00") was joined into its character by the decoder and is kept.
+        return _without_lone_surrogates(value) if _SURROGATE_ESCAPE.search(text) else value
+    except RecursionError:  # [[[[… nested past the interpreter's limit
+        raise ValueError("JSON nested too deeply") from None
+
+
+def _without_lone_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, list):
+        return [_without_lone_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_without_lone_surrogates(k): _without_lone_surrogates(v) for k, v in value.items()}
+    return value
 
 
 def path_id(request: web.Request, name: str) -> int:

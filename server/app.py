@@ -25,6 +25,7 @@ from . import api, blocks_api, staff_api
 from .auth import StaffCsrf
 from .board_feed import BoardFeed
 from .config import Settings
+from .errors import quiet_malformed_http
 from .intake import Intake
 from .keys import (
     accounts_key,
@@ -45,6 +46,7 @@ from .moderator import ChairNamespace, ModeratorNamespace, StaffNamespace
 from .pages import setup_pages
 from .security import origin_allowed
 from .session_watch import SessionWatch, room
+from .socket_limits import GuardedServer, OutboxLimits
 from .staff_pages import setup_staff
 from .stream_api import setup_stream
 from .viewer import ViewerNamespace
@@ -61,10 +63,10 @@ class Utf8Json:
     def dumps(obj: Any, **kwargs: Any) -> str:
         return json.dumps(obj, ensure_ascii=False, **kwargs)
 
-    loads = staticmethod(json.loads)
+    loads = staticmethod(api.parse_json)  # no lone surrogates in what any handler reads
 
 
-class IntakeServer(socketio.AsyncServer):
+class IntakeServer(GuardedServer):
     """python-socketio's server with one fast path: `submit_question`, the event that comes by the
     thousand, is validated and queued for the writer at once, and its ack is sent from the writer's
     reply after COMMIT. python-socketio would start a task for every event, and that task would
@@ -103,6 +105,7 @@ class IntakeServer(socketio.AsyncServer):
 
 def create_app(settings: Settings) -> web.Application:
     settings.ensure_data_dir()
+    quiet_malformed_http()
     app = web.Application(middlewares=[api.cors, api.domain_errors], client_max_size=1024 * 1024)
     app[settings_key] = settings
     trusted = settings.trusted_networks()
@@ -119,6 +122,8 @@ def create_app(settings: Settings) -> web.Application:
         # answer by resending forever; up to this size the intake's own 16 KiB limit answers with a
         # too_large ack instead, which the outbox treats as final.
         max_http_buffer_size=256 * 1024,
+        # what may wait to be sent to one client before it is dropped (server/socket_limits.py)
+        outbox=OutboxLimits(settings.socket_outbox_messages, settings.socket_outbox_bytes),
         logger=False,
         engineio_logger=False,
         json=Utf8Json,
