@@ -36,7 +36,8 @@ class Settings:
     connections_per_ip_per_minute: int = 600
     # What may wait to be sent to one Socket.IO client (any namespace) before it is dropped; it
     # reconnects and its `join` answers with a fresh snapshot (server/socket_limits.py). Home
-    # Assistant drops at 2,048 messages; a `join` snapshot of 1,000 public questions is under 1 MiB.
+    # Assistant drops at 2,048 messages. The bounds are on what already waits: one answer larger
+    # than the byte bound (the snapshot of a big session) is still sent.
     socket_outbox_messages: int = 2048
     socket_outbox_bytes: int = 4 * 1024 * 1024
     secret_key: str = ""  # signs CSRF tokens; generated and kept in data_dir when empty

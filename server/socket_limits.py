@@ -10,7 +10,7 @@ transports:
 - No binary. doithoai sends and reads JSON only. A binary frame, or a packet header announcing
   attachments (Socket.IO types 5 and 6), ends the connection before anything of it is kept.
 - A bounded outbound queue (`OutboxLimits`: messages and bytes; Home Assistant drops a client at
-  2,048 pending messages). A send that would take a connection past either bound drops it: what
+  2,048 pending messages). A send that finds a connection's queue at either bound drops it: what
   waits is let go at once, the socket is closed (its namespaces' disconnect handlers run), and a
   websocket's TCP connection is aborted, since its writer may be stuck on a peer that does not read.
   The client reconnects, and `join` answers with a full snapshot.
@@ -106,11 +106,11 @@ class Outbox(asyncio.Queue[Any]):
         self.bytes -= self._sizes.popleft()
         return super()._get()
 
-    def admits(self, size: int, limits: OutboxLimits) -> bool:
-        """Whether one more packet of `size` bytes stays within `limits`. An empty queue takes any
-        one packet: a single large answer is not a client falling behind."""
-        waiting = self.qsize()
-        return waiting == 0 or (waiting < limits.messages and self.bytes + size <= limits.bytes)
+    def admits(self, limits: OutboxLimits) -> bool:
+        """Whether one more packet may join what waits. The bounds are on what already waits, not
+        on the newcomer: one large answer (the `join` snapshot of a big session can pass the byte
+        bound by itself) is never refused, so a queue holds at most the bound plus one packet."""
+        return self.qsize() < limits.messages and self.bytes <= limits.bytes
 
     def let_go(self) -> None:
         """Empty it; the client gets a fresh snapshot when it joins again."""
@@ -196,8 +196,7 @@ class GuardedEngine(engineio.AsyncServer):  # type: ignore[misc]
             if socket.closing or socket.closed:
                 return  # dropped or leaving: nothing more for it
             outbox: Outbox = socket.queue
-            size = self._sizes(pkt)
-            if not outbox.admits(size, self.limits):
+            if not outbox.admits(self.limits):
                 await self.drop(
                     sid,
                     DROPPED,

@@ -20,6 +20,7 @@ from typing import Any
 import aiohttp
 import pytest
 import socketio
+from engineio import packet as engine_packet
 
 from moderation.sessions import SessionState
 from server.keys import accounts_key, sio_key
@@ -421,6 +422,23 @@ async def test_a_viewer_that_stops_reading_is_dropped_while_the_others_hear_ever
     back = await viewer_client(server.url)
     snapshot = await back.call("join", {"session_id": session.id}, namespace="/viewer", timeout=30)
     assert {q["id"] for q in snapshot["questions"]} == set(board.versions)
+
+
+def test_one_large_answer_is_sent_however_large_but_nothing_after_it() -> None:
+    """The bounds are on what already waits: the snapshot of a big session, larger than the byte
+    bound by itself, still goes out; a queue that has passed the bound takes nothing more."""
+    from server.socket_limits import Outbox, OutboxLimits, PacketSizes  # here: the file runs on the code before
+
+    limits = OutboxLimits(messages=2048, bytes=64 * 1024)
+    outbox = Outbox(PacketSizes())
+    outbox.put_nowait(engine_packet.Packet(engine_packet.MESSAGE, '2/viewer,["stats",{}]'))
+    assert outbox.admits(limits)
+    outbox.put_nowait(engine_packet.Packet(engine_packet.MESSAGE, "3/viewer,1[" + "đ" * 100_000 + "]"))
+    assert outbox.bytes > 200_000  # counted in UTF-8 bytes, as it goes out
+    assert not outbox.admits(limits)
+    outbox.get_nowait()
+    outbox.get_nowait()
+    assert outbox.bytes == 0 and outbox.admits(limits)
 
 
 async def test_a_polling_client_that_stops_polling_is_dropped_at_the_message_bound(
