@@ -427,7 +427,8 @@ async def test_a_viewer_that_stops_reading_is_dropped_while_the_others_hear_ever
 def test_one_large_answer_is_sent_however_large_but_nothing_after_it() -> None:
     """The bounds are on what already waits: the snapshot of a big session, larger than the byte
     bound by itself, still goes out; a queue that has passed the bound takes nothing more."""
-    from server.socket_limits import Outbox, OutboxLimits, PacketSizes  # here: the file runs on the code before
+    # imported here, so that the rest of the file also runs against the code before the limits
+    from server.socket_limits import Outbox, OutboxLimits, PacketSizes
 
     limits = OutboxLimits(messages=2048, bytes=64 * 1024)
     outbox = Outbox(PacketSizes())
