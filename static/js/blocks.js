@@ -9,7 +9,7 @@
 // The console (moderator.js) calls senderBlockControl(q) for each card it draws; nothing else here
 // depends on how the console renders its cards or actions.
 
-import { csrfToken, dateTime, el, loadText, translator } from "/static/js/staff.js";
+import { choice, csrfToken, dateTime, el, loadText, translator } from "/static/js/staff.js";
 
 const t = translator(loadText());
 const DURATIONS = ["1h", "1d", "30d", "until_lifted"];
@@ -57,15 +57,7 @@ function radios(name, values, checked, label) {
   const set = el("fieldset", "reasons block-choices");
   set.append(el("legend", "", label));
   for (const value of values) {
-    const wrap = el("label", "radio reason");
-    const input = el("input");
-    input.type = "radio";
-    input.name = name;
-    input.value = value;
-    input.id = `blk-${name}-${value}`;
-    input.checked = value === checked;
-    wrap.append(input, el("span", "", " " + t(`blk_${name}_${value}`)));
-    set.append(wrap);
+    set.append(choice("radio", name, value, `blk-${name}-${value}`, t(`blk_${name}_${value}`), value === checked)[0]);
   }
   return set;
 }
@@ -115,16 +107,9 @@ function openBlock(q, origin) {
     kinds.append(el("legend", "", t("blk_kinds")));
     let first = null;
     for (const [kind, chosen] of KINDS) {
-      const wrap = el("label", "radio reason");
-      const input = el("input");
-      input.type = "checkbox";
-      input.name = "blk-kind";
-      input.value = kind;
-      input.id = "blk-kind-" + kind;
-      input.checked = chosen;
       const text = el("span", "reason-text");
       text.append(el("span", "", t("blk_kind_" + kind)), el("span", "reason-hint", t("blk_kind_" + kind + "_hint")));
-      wrap.append(input, " ", text);
+      const [wrap, input] = choice("checkbox", "blk-kind", kind, "blk-kind-" + kind, text, chosen);
       kinds.append(wrap);
       first = first || input;
     }

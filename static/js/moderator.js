@@ -10,7 +10,7 @@
 // Everything a user typed is put on the page with textContent only: never as HTML.
 
 import { io } from "/static/vendor/socket.io-client/socket.io.esm.min.js";
-import { clockTime, csrfToken, dateTime, dayDate, duration, el, fold, loadText, translator, typingIn } from "/static/js/staff.js";
+import { choice, clockTime, csrfToken, dateTime, dayDate, duration, el, fold, loadText, translator, typingIn } from "/static/js/staff.js";
 import { senderBlockControl } from "/static/js/blocks.js";
 
 const t = translator(loadText());
@@ -1142,15 +1142,9 @@ function start(root) {
           set.append(el("legend", "", t("dlg_reason")));
           let first = null;
           for (const reason of REASONS) {
-            const label = el("label", "radio reason");
-            const input = el("input");
-            input.type = "radio";
-            input.name = "reason";
-            input.value = reason;
-            input.id = "reason-" + reason;
             const text = el("span", "reason-text");
             text.append(el("strong", "", t("rsn_" + reason)), el("span", "reason-hint", t("rsn_" + reason + "_hint")));
-            label.append(input, text);
+            const [label, input] = choice("radio", "reason", reason, "reason-" + reason, text);
             set.append(label);
             if (!first) first = input;
           }
@@ -1440,15 +1434,7 @@ function start(root) {
         const formats = el("fieldset", "reasons");
         formats.append(el("legend", "", t("dlg_reg_format")));
         for (const [fmt, label] of [["xlsx", "XLSX (Excel)"], ["csv", "CSV"]]) {
-          const wrap = el("label", "radio reason");
-          const input = el("input");
-          input.type = "radio";
-          input.name = "register-format";
-          input.value = fmt;
-          input.id = "register-format-" + fmt;
-          input.checked = fmt === "xlsx";
-          wrap.append(input, el("span", "", " " + label));
-          formats.append(wrap);
+          formats.append(choice("radio", "register-format", fmt, "register-format-" + fmt, label, fmt === "xlsx")[0]);
         }
         full.append(fullTitle, formats, field(t("dlg_reg_reason"), reason, t("dlg_reg_hint")));
         body.append(masked, full);

@@ -27,6 +27,20 @@ export function el(tag, className, text) {
   return node;
 }
 
+/** One choice of a dialog's fieldset: a radio or checkbox inside its label, followed by `text`
+ *  (a node or a string). Returns the label and the input. */
+export function choice(type, name, value, id, text, checked = false) {
+  const label = el("label", "radio reason");
+  const input = el("input");
+  input.type = type;
+  input.name = name;
+  input.value = value;
+  input.id = id;
+  input.checked = checked;
+  label.append(input, typeof text === "string" ? el("span", "", " " + text) : text);
+  return [label, input];
+}
+
 /** Case- and diacritic-insensitive form: "Đất đai" and "dat dai" fold to the same string. */
 export function fold(text) {
   return String(text || "")
