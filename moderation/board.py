@@ -16,10 +16,12 @@ from sqlalchemy import false, func, select, update
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from stream.feed_policy import FeedPolicy, FeedRefused
+
 from . import audit
 from . import schema as s
 from . import workflow as wf
-from .errors import Conflict, Forbidden, InvalidTransition, NotFound
+from .errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationError
 from .interest import recount_interest
 from .questions import PUBLIC_STATES, DeclineReason, QuestionState
 from .roles import BOARD, Actor, Role
@@ -300,12 +302,18 @@ class Board:
             await conn.run_sync(audit.append, actor, action, now, session_id=session_id)
         return await self.store.get_session(session_id)
 
-    async def set_feed(self, session_id: int, feed: Any, url: Any, actor: Actor) -> Session:
+    async def set_feed(self, session_id: int, feed: Any, url: Any, actor: Actor, policy: FeedPolicy) -> Session:
         """Choose the session's programme feed (docs/video.md); audited without the URL, which may
-        carry the station's credentials."""
+        carry the station's credentials. A pull URL is resolved now against `policy`, so the editor
+        hears at once that it is refused; the media worker checks again before it connects."""
         if actor.role not in BOARD:
             raise Forbidden("forbidden_action", field="feed", action="feed", role=actor.role.value)
         feed, url = wf.check_feed(feed, url)
+        if url is not None:
+            try:
+                await policy.check(url)
+            except FeedRefused as refused:
+                raise ValidationError(refused.reason, field="url", **refused.params) from None
         async with self.store.write_engine.begin() as conn:
             row = (await conn.execute(_lock(select(s.sessions).where(s.sessions.c.id == session_id), conn))).first()
             if row is None:

@@ -31,7 +31,7 @@ from stream.feed_policy import FeedPolicy
 
 from .config import Settings, load_settings
 from .i18n import message
-from .stream_api import StreamTokens, vet_feed_url
+from .stream_api import StreamTokens
 
 log = logging.getLogger("doithoai")
 
@@ -340,8 +340,8 @@ async def _stream_command(args: argparse.Namespace, store: Store, settings: Sett
     session = await store.get_session(args.session_id)  # NotFound for an unknown id
     if args.stream_command == "source":
         feed = "url" if args.url else (None if args.feed == "none" else args.feed)
-        await vet_feed_url(FeedPolicy(settings.feed_allowed_networks), feed, args.url)
-        session = await Board(store).set_feed(session.id, feed, args.url, CLI_ACTOR)
+        session = await Board(store).set_feed(session.id, feed, args.url, CLI_ACTOR,
+                                              FeedPolicy(settings.feed_allowed_networks))
         _emit({"session_id": session.id, "feed": session.feed, "url": session.feed_url})
         return
     tokens = StreamTokens(settings.secret_key)

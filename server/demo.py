@@ -16,6 +16,7 @@ from moderation.roles import CLI_ACTOR
 from moderation.sessions import SessionDraft, SessionState
 from moderation.store import Store
 from moderation.submission import parse_submission
+from stream.feed_policy import FeedPolicy
 
 from .config import Settings
 
@@ -87,7 +88,7 @@ async def seed(store: Store) -> int:
     await store.transition_session(session.id, SessionState.LIVE)
     # live video with no camera: the built-in test card (change it in the console or with
     # `doithoai stream source`)
-    await Board(store).set_feed(session.id, "test", None, CLI_ACTOR)
+    await Board(store).set_feed(session.id, "test", None, CLI_ACTOR, FeedPolicy(()))
     # some of the board's work already done: one routed with a prepared answer, in the live queue
     first = (await store.register(session.id))[0]["question_id"]
     await store.apply_action(first, "route", department=DEMO_DEPARTMENT)

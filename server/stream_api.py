@@ -18,7 +18,7 @@ from moderation.board import Board
 from moderation.errors import NotFound, Unauthorized, ValidationError
 from moderation.roles import BOARD
 from stream.control import MediaError
-from stream.feed_policy import FeedPolicy, FeedRefused
+from stream.feed_policy import FeedPolicy
 from stream.playlist import live_window
 
 from .api import json_response, path_id, public_session, read_json
@@ -291,21 +291,10 @@ async def set_feed(request: web.Request) -> web.Response:
     body = await read_json(request)
     if not isinstance(body, dict):
         raise ValidationError("not_an_object")
-    await vet_feed_url(request.app[feed_policy_key], body.get("feed"), body.get("url"))
-    await Board(request.app[store_key]).set_feed(session_id, body.get("feed"), body.get("url"), actor)
+    await Board(request.app[store_key]).set_feed(session_id, body.get("feed"), body.get("url"), actor,
+                                                 request.app[feed_policy_key])
     await request.app[watch_key].announce_sessions()  # the media worker follows at once
     return json_response(await _staff_stream(request, session_id))
-
-
-async def vet_feed_url(policy: FeedPolicy, feed: Any, url: Any) -> None:
-    """Where a pull feed points, before it is saved (the API and the CLI): resolved now, so the
-    editor hears at once that it is refused; the media worker checks again before it connects."""
-    if feed != "url" or not isinstance(url, str) or not url.strip():
-        return  # nothing to resolve: moderation.workflow.check_feed answers the rest
-    try:
-        await policy.check(url.strip())
-    except FeedRefused as refused:
-        raise ValidationError(refused.reason, field="url", **refused.params) from None
 
 
 playlists_key = web.AppKey("live_playlists", LivePlaylists)

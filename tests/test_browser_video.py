@@ -36,8 +36,9 @@ async def set_feed(server: RunningServer, session_id: int, feed: str | None) -> 
     from moderation.board import Board
     from moderation.roles import CLI_ACTOR
     from server.keys import watch_key
+    from stream.feed_policy import FeedPolicy
 
-    await Board(server.store).set_feed(session_id, feed, None, CLI_ACTOR)
+    await Board(server.store).set_feed(session_id, feed, None, CLI_ACTOR, FeedPolicy(()))
     await server.app[watch_key].announce_sessions()
 
 
