@@ -51,8 +51,46 @@ CONSENT_TEXTS: dict[str, ConsentText] = {
             "session ends, then erased or anonymised."
         ),
     ),
+    # v2 says what the system does not do yet: it erases nothing by itself after the retention
+    # period, and a request to see or erase one's data is answered by the board, not the system
+    # (issue 13). Promising either without the code to keep it would be a false consent text.
+    "2026-12-v2": ConsentText(
+        version="2026-12-v2",
+        retention_months=12,
+        purpose_vi=(
+            "Họ tên, địa chỉ và số điện thoại của bạn chỉ dùng để Ban Biên tập ghi vào sổ tiếp nhận, "
+            "liên hệ khi cần làm rõ câu hỏi và thông báo kết quả trả lời (Quy chế, Điều 21). "
+            "Chỉ Ban Biên tập được xem đầy đủ; công chúng, người chủ trì và màn hình trực tiếp không bao giờ "
+            "thấy địa chỉ và số điện thoại. Thông tin được lưu 12 tháng kể từ khi phiên đối thoại kết thúc. "
+            "Lưu ý: hệ thống chưa tự động xoá hoặc ẩn danh thông tin khi hết thời hạn này, và chưa có chức năng "
+            "để bạn tự xem hoặc xoá dữ liệu; bạn có quyền yêu cầu việc đó, hãy gửi yêu cầu đến Ban Biên tập "
+            "(theo Nghị định 356/2025/NĐ-CP, yêu cầu được trả lời trong 2 ngày làm việc)."
+        ),
+        purpose_en=(
+            "Your name, address and phone number are used only by the editorial board to register the "
+            "question, contact you if it needs clarifying and tell you how it was answered (Rules, Art. 21). "
+            "Only the board sees them in full; the public, the chair and the on-air screen never see your "
+            "address or phone. They are kept for 12 months after the session ends. Note: the system does not "
+            "yet erase or anonymise them by itself when that period ends, nor let you see or erase your data "
+            "yourself; you have the right to ask for either: send the request to the editorial board (under "
+            "Decree 356/2025 it is answered within 2 working days)."
+        ),
+        summary_vi=(
+            "Họ tên, địa chỉ và số điện thoại chỉ dùng để Ban Biên tập ghi nhận câu hỏi, liên hệ khi cần làm rõ "
+            "và báo kết quả trả lời; chỉ Ban Biên tập được xem đầy đủ, địa chỉ và số điện thoại không bao giờ "
+            "công khai. Thông tin được lưu 12 tháng sau khi phiên đối thoại kết thúc; việc xoá sau thời hạn đó "
+            "hiện do Ban Biên tập thực hiện theo yêu cầu, hệ thống chưa tự động xoá."
+        ),
+        summary_en=(
+            "Your name, address and phone number are used only by the editorial board to register your question, "
+            "contact you if it needs clarifying and tell you how it was answered; only the board sees them in "
+            "full, and your address and phone are never made public. They are kept for 12 months after the "
+            "session ends; erasure after that is done by the board on request: the system does not erase them "
+            "by itself yet."
+        ),
+    ),
 }
-CURRENT_CONSENT = "2026-11-v1"
+CURRENT_CONSENT = "2026-12-v2"
 
 
 class Channel:

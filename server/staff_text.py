@@ -254,12 +254,16 @@ STAFF_UI: dict[str, tuple[str, str]] = {
     "act_down": ("Xuống", "Down"),
     "rsn_outside_chair_remit": ("Ngoài thẩm quyền người chủ trì", "Outside the chair's remit"),
     "rsn_outside_chair_remit_hint": (
-        "Chuyển cơ quan có thẩm quyền trong 3 ngày và báo người hỏi.",
-        "Forwarded to the competent unit within 3 days; the asker is told."),
+        "Chuyển cơ quan có thẩm quyền trong 3 ngày (hệ thống chưa nhắc hạn); người hỏi thấy trên trang tra cứu, "
+        "chưa có thư hay tin nhắn.",
+        "Forwarded to the competent unit within 3 days (the system does not remind of it yet); the asker sees it on "
+        "the receipt page, no e-mail or SMS yet."),
     "rsn_outside_city_remit": ("Ngoài thẩm quyền thành phố", "Outside the city's remit"),
-    "rsn_outside_city_remit_hint": ("Thông báo ngay cho người hỏi.", "The asker is told at once."),
+    "rsn_outside_city_remit_hint": ("Người hỏi thấy ngay trên trang tra cứu (chưa có thư hay tin nhắn).",
+                                    "The asker sees it at once on the receipt page (no e-mail or SMS yet)."),
     "rsn_will_not_answer": ("Thuộc thẩm quyền nhưng không trả lời", "Within remit, will not be answered"),
-    "rsn_will_not_answer_hint": ("Nêu lý do cho người hỏi ngay.", "The reason is given to the asker at once."),
+    "rsn_will_not_answer_hint": ("Nêu lý do; người hỏi thấy ngay trên trang tra cứu.",
+                                 "Give the reason: the asker sees it at once on the receipt page."),
     "rsn_complaint_or_denunciation": ("Khiếu nại, tố cáo", "Complaint or denunciation"),
     "rsn_complaint_or_denunciation_hint": (
         "Chuyển kênh tiếp công dân; danh tính người hỏi được bảo vệ, không công khai nội dung.",

@@ -47,8 +47,8 @@ UI: dict[str, tuple[str, str]] = {
     "q_declined": ("Không được chọn trả lời", "Not taken up"),
     "q_forwarded": ("Đã chuyển cơ quan có thẩm quyền", "Forwarded to the competent agency"),
     "q_merged": ("Đã gộp với câu hỏi cùng nội dung", "Merged with a question on the same matter"),
-    "reason_outside_chair_remit": ("Ngoài thẩm quyền của người chủ trì: được chuyển cơ quan có thẩm quyền trong 3 ngày.",
-                                   "Outside the chair's remit: forwarded to the competent agency within 3 days."),
+    "reason_outside_chair_remit": ("Ngoài thẩm quyền của người chủ trì: chuyển cơ quan có thẩm quyền (quy chế: trong 3 ngày).",
+                                   "Outside the chair's remit: forwarded to the competent agency (the rules: within 3 days)."),
     "reason_outside_city_remit": ("Ngoài thẩm quyền của thành phố.", "Outside the city's remit."),
     "reason_will_not_answer": ("Thuộc thẩm quyền nhưng không trả lời trong phiên; lý do được thông báo.",
                                "Within remit but not answered in the session; the reason is given."),
@@ -202,16 +202,18 @@ UI: dict[str, tuple[str, str]] = {
         "It was answered during the session. The article and the recording are published on the portal afterwards.",
     ),
     "next_answered_in_writing": (
-        "Câu hỏi được trả lời bằng văn bản và đăng trên cổng thông tin (trong 15 ngày sau phiên).",
-        "It is answered in writing and published on the portal (within 15 days of the session).",
+        "Câu hỏi đã được trả lời bằng văn bản; câu trả lời được công khai trên trang của phiên.",
+        "It was answered in writing; the answer is public on the session's page.",
     ),
     "next_declined": ("Câu hỏi không được chọn để trả lời trong phiên. Lý do được nêu ở trên.",
                       "It was not taken up in the session. The reason is given above."),
     "next_forwarded": (
-        "Câu hỏi ngoài thẩm quyền của người chủ trì nên đã được chuyển đến cơ quan có thẩm quyền (trong 3 ngày) "
-        "để trả lời bạn.",
-        "It is outside the chair's remit and was forwarded to the competent agency (within 3 days), which will "
-        "answer you.",
+        "Câu hỏi ngoài thẩm quyền của người chủ trì nên được chuyển đến cơ quan có thẩm quyền để trả lời bạn; "
+        "quy chế định việc chuyển trong 3 ngày (hạn ghi ở trên). Lưu ý: hệ thống chưa theo dõi, nhắc hạn hay "
+        "báo cho bạn khi việc chuyển hoàn tất.",
+        "It is outside the chair's remit and is forwarded to the competent agency, which will answer you; the "
+        "rules set 3 days for forwarding it (the date is above). Note: the system does not yet track or remind "
+        "of that deadline, nor tell you when it was forwarded.",
     ),
     "next_merged": (
         "Câu hỏi có cùng nội dung với câu hỏi khác nên được gộp lại; câu trả lời chung cũng là câu trả lời cho bạn.",

@@ -42,7 +42,7 @@ async def test_submission_is_acknowledged_with_receipt_and_registered(server: Ru
     assert row["asker"] == {"kind": "person", "name": "Nguyễn Văn An", "address": "12 Lạch Tray, Ngô Quyền, Hải Phòng",
                             "phone": "0912345678", "name_shown": "short"}
     assert row["field"] == "Đất đai" and row["state"] == "received" and row["channel"] == "socketio"
-    assert row["consent_version"] == "2026-11-v1"
+    assert row["consent_version"] == "2026-12-v2"
 
 
 @pytest.mark.parametrize(

@@ -361,3 +361,18 @@ async def test_the_console_renders_what_the_server_allows(server: RunningServer,
     # the session controls are the table's too: an editor has none, the head has the close
     assert await editor.page.locator("#session-close").count() == 0
     assert await head.page.locator("#session-close").count() == 1
+
+
+async def test_pages_promise_only_what_the_code_keeps(server: RunningServer, viewer_client: Any,
+                                                     http: aiohttp.ClientSession) -> None:
+    """Erasure after the retention period, the 3-day forwarding and telling the asker by mail are not
+    built yet (issue 13): the intake page and the receipt page say so instead of promising them."""
+    session = await server.new_session(SessionState.LIVE)
+    async with http.get(f"{server.url}/s/{session.id}") as resp:
+        page = await resp.text()
+    assert "hệ thống chưa tự động xoá" in page and "2026-12-v2" in page
+    ack = await submit(await viewer_client(server.url), session.id)
+    await server.store.apply_action(ack["question_id"], "decline", reason="outside_chair_remit")
+    async with http.get(f"{server.url}/q/{ack['receipt']}") as resp:
+        receipt = await resp.text()
+    assert "hệ thống chưa theo dõi, nhắc hạn" in receipt
