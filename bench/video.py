@@ -11,9 +11,12 @@ bench/video_intake.py, wrk), never in the server's, so their CPU is not counted 
              the server decoding and encoding again, a WHEP player watching. HLS, at the same time as
              the first: poll index.m3u8 every 0.5 s like a player, download each new segment,
              decode it with PyAV and take, for each picture, the time the segment was in hand minus
-             the picture's stamp. "segment available" is that age for the segment's first picture;
-             "player 3 segments from the edge" adds 2 s (docs/benchmarks.md says why).
-             Goals: WebRTC < 500 ms, HLS < 5 s.
+             the picture's stamp. "segment available" is that age for the segment's first picture
+             (the top rendition's; what a player shows is part glass). Goal: WebRTC < 500 ms.
+1b. glass    what players show, in Chromium (bench/video_hls_player.py): the picture's age read
+             from the stamp on screen for whep.js (the baseline), hls.js with lowLatencyMode false,
+             hls.js defaults (LL) and the session page; rounds alternate the order.
+             Goals: plain HLS <= 4 s, LL-HLS <= 2 s (p50).
 2. fanout    media worker CPU (`python -m stream.worker`, /proc/PID/stat) per WHEP viewer with the
              shared encode, N = 0, 5, 10, 20 viewers (and a busy ~2.5 Mbit/s picture, see
              --busy-viewers), against bench/video_baseline.py: plain aiortc, MediaRelay of one
@@ -22,6 +25,9 @@ bench/video_intake.py, wrk), never in the server's, so their CPU is not counted 
              720p encode kept real time: pictures per viewer per second, and the HLS segments of
              the window (EXTINF, pictures per segment, gaps in the stamped frame counter = ticks
              the programme skipped). Goal: >= 20x more viewers than the baseline for the same CPU.
+2b. ladder   every rendition's segments (EXTINF, pictures, skipped ticks from the stamped frame
+             counter) with the main server's ladder and with --ladders on servers of their own,
+             test card and busy picture, 0 and --ladder-viewers WHEP viewers. Goal: 25 fps, 0 skipped.
 3. origin    requests/s for index.m3u8 and for segments from wrk (-t1, --origin-connections) on
              loopback, against bench/video_origin.py: a bare aiohttp `add_static` serving copies of
              the same files on another port. Runs alternate target by target.
@@ -32,7 +38,8 @@ bench/video_intake.py, wrk), never in the server's, so their CPU is not counted 
              rounds alternate the order. --intake-mode closed uses bench/sio_load.py's closed-loop
              submitters instead (they saturate the server). Goal: p99 ratio <= 1.5.
 
-    .venv/bin/python bench/video.py                        # everything, ~5 minutes
+    .venv/bin/python bench/video.py                        # everything, ~15 minutes
+    .venv/bin/python bench/video.py --parts glass --glass-rounds 3 --glass-players whep,plain,ll,session
     .venv/bin/python bench/video.py --parts latency,origin
     .venv/bin/python bench/video.py --fanout-rounds 2 --intake-rounds 5 --json out.json
 
@@ -55,6 +62,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +91,7 @@ from intake import (  # noqa: E402
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-PARTS = ("latency", "fanout", "origin", "intake")
+PARTS = ("latency", "glass", "fanout", "ladder", "origin", "intake")
 
 
 def say(*parts: Any) -> None:
@@ -181,8 +189,9 @@ def fmt(value: Any, spec: str = ".1f") -> str:
 
 
 class Doithoai:
-    def __init__(self, exe: str, workdir: Path) -> None:
+    def __init__(self, exe: str, workdir: Path, ladder: str | None = None) -> None:
         self.exe = exe
+        self.ladder = ladder  # the setting video_ladder; None: the server's default
         self.data_dir = workdir / "data"
         self.data_dir.mkdir(parents=True)
         r = self.cli(
@@ -205,9 +214,10 @@ class Doithoai:
         port = free_port()
         log_path = workdir / "doithoai.log"
         with log_path.open("wb") as log:
+            env = {**os.environ, **({"DOITHOAI_VIDEO_LADDER": ladder} if ladder else {})}
             proc = subprocess.Popen(
                 [exe, "serve", "--host", HOST, "--port", str(port), "--data-dir", str(self.data_dir), "--no-rate-limit"],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
             )  # fmt: skip
         self.server = healthy(
             Server("doithoai", proc, port, log_path, session_id=self.session_id, data_dir=self.data_dir)
@@ -411,15 +421,74 @@ def parse_playlist(text: str) -> list[tuple[str, float, str | None]]:
     return out
 
 
-def decode_segment(data: bytes) -> list[tuple[int, int, bool] | None]:
-    """(stamp time ms, stamp frame counter, slate) of each picture of an MPEG-TS segment."""
+def parse_variants(text: str) -> list[tuple[str, dict[str, str]]]:
+    """(URI, attributes) of each EXT-X-STREAM-INF of a multivariant playlist; [] for a media playlist."""
+    out: list[tuple[str, dict[str, str]]] = []
+    attrs: dict[str, str] | None = None
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("#EXT-X-STREAM-INF:"):
+            attrs = dict(
+                (m.group(1), m.group(2).strip('"'))
+                for m in re.finditer(r'([A-Z0-9-]+)=("[^"]*"|[^,]*)', line.split(":", 1)[1])
+            )
+        elif line and not line.startswith("#") and attrs is not None:
+            out.append((line, attrs))
+            attrs = None
+    return out
+
+
+class Rendition:
+    """Where one rendition's files are: /live/<s>/<name>/ in the ladder's layout (fMP4 with an init
+    section), /live/<s>/ for the single MPEG-TS playlist before it."""
+
+    def __init__(self, base: str, session_id: int, name: str | None, init: bytes | None) -> None:
+        self.name = name or "single"
+        self.url = f"{base}/live/{session_id}/" + (f"{name}/" if name else "")
+        self.init = init
+
+    async def playlist(self, http: aiohttp.ClientSession, which: str = "index.m3u8") -> str:
+        async with http.get(self.url + which) as r:
+            r.raise_for_status()
+            return await r.text()
+
+    async def get(self, http: aiohttp.ClientSession, uri: str) -> bytes:
+        async with http.get(self.url + uri) as r:
+            r.raise_for_status()
+            return await r.read()
+
+
+async def renditions(http: aiohttp.ClientSession, base: str, session_id: int) -> list[Rendition]:
+    """The stream's renditions, the top one first (its multivariant playlist's order)."""
+    async with http.get(f"{base}/live/{session_id}/index.m3u8") as r:
+        r.raise_for_status()
+        variants = parse_variants(await r.text())
+    if not variants:
+        return [Rendition(base, session_id, None, None)]
+    out = []
+    for uri, _ in variants:
+        name = uri.split("/", 1)[0]
+        rendition = Rendition(base, session_id, name, None)
+        rendition.init = await rendition.get(http, "init.mp4")
+        out.append(rendition)
+    return out
+
+
+def decode_segment(data: bytes, init: bytes | None = None) -> list[tuple[int, int, bool] | None]:
+    """(stamp time ms, stamp frame counter, slate) of each picture of a segment: MPEG-TS, or fMP4
+    after its init section. A rendition below 1280 wide is scaled up to read its stamp."""
     import av
 
-    from stream.stamp import read_stamp
+    from stream.stamp import WIDTH, read_stamp
 
     out: list[tuple[int, int, bool] | None] = []
-    with av.open(io.BytesIO(data), "r", format="mpegts") as container:
+    fmt_name = "mp4" if init is not None else "mpegts"
+    with av.open(io.BytesIO((init or b"") + data), "r", format=fmt_name) as container:
+        if not container.streams.video:
+            return out
         for frame in container.decode(video=0):
+            if frame.width != WIDTH:
+                frame = frame.reformat(width=WIDTH, height=round(frame.height * WIDTH / frame.width), format="gray")
             s = read_stamp(frame)
             out.append((s.time_ms, s.frame, s.slate) if s else None)
     return out
@@ -428,28 +497,27 @@ def decode_segment(data: bytes) -> list[tuple[int, int, bool] | None]:
 async def hls_latency(
     http: aiohttp.ClientSession, base: str, session_id: int, seconds: float
 ) -> dict[str, Any]:
-    """Poll index.m3u8 every 0.5 s; age of each picture of each new segment when it was in hand."""
+    """Poll the top rendition's live playlist every 0.5 s; age of each picture of each new whole
+    segment when it was in hand (how fresh segments are, not what a player shows: part glass)."""
     from stream.stamp import Stamp, age_ms
 
-    url = f"{base}/live/{session_id}/index.m3u8"
+    top = (await renditions(http, base, session_id))[0]
     seen: set[str] = set()
     first_poll = True
     segments: list[dict[str, Any]] = []
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         polled = time.monotonic()
-        async with http.get(url) as r:
-            listed = parse_playlist(await r.text())
+        listed = parse_playlist(await top.playlist(http))
         for uri, extinf, _ in listed:
             if uri in seen:
                 continue
             seen.add(uri)
             if first_poll:  # already there before we started: its availability time is unknown
                 continue
-            async with http.get(f"{base}/live/{session_id}/{uri}") as r:
-                data = await r.read()
+            data = await top.get(http, uri)
             in_hand = int(time.time() * 1000)
-            pictures = await asyncio.to_thread(decode_segment, data)
+            pictures = await asyncio.to_thread(decode_segment, data, top.init)
             stamps = [p for p in pictures if p is not None and not p[2]]
             ages = [age_ms(Stamp(t, n, False), in_hand) for t, n, _ in stamps]
             segments.append(
@@ -470,6 +538,7 @@ async def hls_latency(
     firsts = sorted(s["first_age_ms"] for s in segments if s["first_age_ms"] is not None)
     all_ages = sorted(a for s in segments for a in s["ages_ms"])
     return {
+        "rendition": top.name,
         "segments": len(segments),
         "segment_bytes_median": median([s["bytes"] for s in segments]),
         "extinf": sorted({s["extinf"] for s in segments}),
@@ -477,56 +546,67 @@ async def hls_latency(
         "available_p50": percentile(firsts, 50) if firsts else None,
         "available_p95": percentile(firsts, 95) if firsts else None,
         "picture_age_p50": percentile(all_ages, 50) if all_ages else None,
-        "player_p50": percentile(firsts, 50) + 2000 if firsts else None,
-        "player_p95": percentile(firsts, 95) + 2000 if firsts else None,
     }
 
 
-async def hls_window_check(
-    http: aiohttp.ClientSession, d: Doithoai, w0: float, w1: float, stamped: bool
-) -> dict[str, Any]:
-    """The DVR segments whose first picture falls in [w0, w1] (unix s): EXTINF, pictures and, on a
-    stamped feed, gaps in the programme's frame counter (ticks skipped because the encode was late)."""
-    from datetime import datetime
+def program_date_time(pdt: str) -> float:
+    return datetime.fromisoformat(pdt.replace("Z", "+00:00").replace("+0000", "+00:00")).timestamp()
 
-    base = d.server.base_url
-    async with http.get(f"{base}/live/{d.session_id}/dvr.m3u8") as r:
-        listed = parse_playlist(await r.text())
+
+async def rendition_window_check(
+    http: aiohttp.ClientSession, rendition: Rendition, w0: float, w1: float, stamped: bool
+) -> dict[str, Any]:
+    """One rendition's DVR segments whose first picture falls in [w0, w1] (unix s): EXTINF,
+    pictures and, on a stamped feed, gaps in the programme's frame counter (ticks skipped because
+    the encode was late)."""
+    listed = parse_playlist(await rendition.playlist(http, "dvr.m3u8"))
     chosen = []
     for uri, extinf, pdt in listed:
         if pdt is None:
             continue
-        at = datetime.strptime(pdt.replace("+0000", "+00:00"), "%Y-%m-%dT%H:%M:%S.%f%z").timestamp()
+        at = program_date_time(pdt)
         if w0 <= at and at + extinf <= w1 + 0.05:
             chosen.append((uri, extinf))
-    pictures, gaps, skipped, sizes = [], 0, 0, []
+    pictures, gaps, skipped, sizes, unstamped = [], 0, 0, [], 0
     last: int | None = None
     for uri, _ in chosen:
-        async with http.get(f"{base}/live/{d.session_id}/{uri}") as r:
-            data = await r.read()
+        data = await rendition.get(http, uri)
         sizes.append(len(data))
-        decoded = await asyncio.to_thread(decode_segment, data)
+        decoded = await asyncio.to_thread(decode_segment, data, rendition.init)
         pictures.append(len(decoded))
         if stamped:
             for p in decoded:
                 if p is None:
+                    unstamped += 1
                     continue
                 if last is not None and p[1] != (last + 1) % 65536:
                     gaps += 1
                     skipped += (p[1] - last - 1) % 65536
                 last = p[1]
     extinfs = [e for _, e in chosen]
+    video = any(pictures)
     return {
+        "rendition": rendition.name,
         "segments": len(chosen),
         "extinf_min": min(extinfs, default=None),
         "extinf_max": max(extinfs, default=None),
-        "pictures_min": min(pictures, default=None),
-        "pictures_max": max(pictures, default=None),
+        "pictures_min": min(pictures, default=None) if video else None,
+        "pictures_max": max(pictures, default=None) if video else None,
+        "fps": sum(pictures) / sum(extinfs) if video and extinfs else None,
         "segments_per_s": len(chosen) / (w1 - w0) if w1 > w0 else None,
-        "frame_gaps": gaps if stamped else None,
-        "skipped_ticks": skipped if stamped else None,
+        "frame_gaps": gaps if stamped and video else None,
+        "skipped_ticks": skipped if stamped and video else None,
+        "unstamped": unstamped if stamped and video else None,
         "kbit_s": 8 * sum(sizes) / 1000 / sum(extinfs) if extinfs else None,
     }
+
+
+async def hls_window_check(
+    http: aiohttp.ClientSession, d: Doithoai, w0: float, w1: float, stamped: bool
+) -> dict[str, Any]:
+    """The top rendition's segments of the window (the programme's own encode)."""
+    top = (await renditions(http, d.server.base_url, d.session_id))[0]
+    return await rendition_window_check(http, top, w0, w1, stamped)
 
 
 # --- part 1: latency -------------------------------------------------------------------------
@@ -595,10 +675,90 @@ async def part_latency(
         "hls_available_p50": median([r["hls"]["available_p50"] for r in rs]),
         "hls_available_p95": median([r["hls"]["available_p95"] for r in rs]),
         "hls_picture_age_p50": median([r["hls"]["picture_age_p50"] for r in rs]),
-        "hls_player_p50": median([r["hls"]["player_p50"] for r in rs]),
-        "hls_player_p95": median([r["hls"]["player_p95"] for r in rs]),
     }
     return out
+
+
+# --- part 1b: glass-to-glass in Chromium ----------------------------------------------------
+
+
+GLASS_GOALS_MS = {"plain": 4000, "ll": 2000, "session": 2000}
+GLASS_LABELS = {  # how each player reads in the summary: "<label>, on screen p50 / p90 (ms)"
+    "whep": "Chromium WebRTC (whep.js)",
+    "plain": "Chromium hls.js defaults, lowLatency off",
+    "ll": "Chromium hls.js defaults (LL on)",
+    "session": "Chromium session page (player.js, LL)",
+}
+
+
+async def part_glass(
+    d: Doithoai, args: argparse.Namespace, workdir: Path, http: aiohttp.ClientSession
+) -> dict[str, Any]:
+    """The picture's age on screen in Chromium (bench/video_hls_player.py), player by player in
+    one browser, rounds alternating the order; the WHEP player is the same run's baseline."""
+    await d.set_feed(http, "test")
+    links = d.links
+    base = d.server.base_url
+    cfg = {
+        "base": base,
+        "session_id": d.session_id,
+        "hls_url": f"{base}/live/{d.session_id}/index.m3u8",
+        "whep_url": links["whep_url"],
+        "watch_token": links["watch_token"],
+        "settle": args.glass_settle,
+        "rate": args.glass_rate,
+        "play_timeout": 60,
+    }
+    players = [p.strip() for p in args.glass_players.split(",") if p.strip()]
+    browser = await Proc.start("video_hls_player.py", cfg, "browser", workdir / "browser.log")
+    rows: list[dict[str, Any]] = []
+    try:
+        await browser.line("READY", 60)
+        for rnd in range(args.glass_rounds):
+            for player in players if rnd % 2 == 0 else players[::-1]:
+                quiet = await asyncio.to_thread(
+                    wait_quiet, args.wait_quiet, [d.server.proc.pid, *children(d.server.proc.pid)]
+                )
+                meter = Meter({"server": d.server.proc.pid, "worker": d.worker})
+                await browser.send(f"RUN {player} {args.glass_seconds!r}")
+                res = await browser.result(60 + args.glass_settle + args.glass_seconds + 60)
+                cpu = meter.stop()
+                res.update(
+                    round=rnd + 1,
+                    quiet_before=quiet,
+                    server_cores=(cpu["server"] or 0) / cpu["seconds"],
+                    worker_cores=(cpu["worker"] or 0) / cpu["seconds"],
+                )
+                rows.append(res)
+                if "error" in res:
+                    say(f"  glass round {rnd + 1} {player:<8}: FAILED {res['error']}")
+                    continue
+                rq = res["requests"]
+                say(
+                    f"  glass round {rnd + 1} {player:<8}: p50 {fmt(res['p50'], '.0f')} / p90 {fmt(res['p90'], '.0f')} ms "
+                    f"(min {fmt(res['min'], '.0f')}, max {fmt(res['max'], '.0f')}; {res['stamped']} of {res['samples']} samples stamped, "
+                    f"{res['slate']} slate; screenshots {[fmt(a, '.0f') for a in res['screenshot_ages']]}) "
+                    f"{','.join(res['sizes'])}; hls.js latency {fmt(res['hls_latency_p50'], '.0f')} ms, "
+                    f"target {fmt(res['target_latency'], '.2f')} s, rates {res['playback_rates']}, stalls {res['stalls']}; "
+                    f"requests: {rq['blocking_reloads']} blocking reloads, {rq['parts']} parts, {rq['segments']} segments, "
+                    f"playlists {rq['playlists']}; machine {fmt(res['machine_cores'], '.2f')} cores busy, load {res['load'][0]:.2f}, "
+                    f"worker {res['worker_cores']:.2f}"
+                )
+    finally:
+        await browser.stop()
+    summary: dict[str, Any] = {}
+    for player in players:
+        ok = [r for r in rows if r["player"] == player and r.get("p50") is not None]
+        summary[player] = {
+            "p50": median([r["p50"] for r in ok]),
+            "p90": median([r["p90"] for r in ok]),
+            "rounds": len(ok),
+            "sizes": sorted({s for r in ok for s in r["sizes"]}),
+            "screenshot_p50": median([a for r in ok for a in r["screenshot_ages"] if a is not None]),
+            "machine_cores": median([r["machine_cores"] for r in ok]),
+            "load": median([r["load"][0] for r in ok]),
+        }
+    return {"rows": rows, "summary": summary}
 
 
 # --- part 2: fan-out -------------------------------------------------------------------------
@@ -629,6 +789,22 @@ def make_busy_file(path: Path, seconds: int = 4) -> None:
                 out.mux(p)
         for p in s.encode(None):
             out.mux(p)
+
+
+_busy_servers: list[Server] = []  # the busy file's HTTP server, stopped at the end of run_all
+
+
+async def busy_feed(workdir: Path) -> str:
+    """The busy picture as a pull URL: a feed may not be a file:// (stream/feed_policy.py), so the
+    file is served over HTTP on loopback (bench/video_origin.py), which the bench's servers allow."""
+    folder = workdir / "busy"
+    if not _busy_servers:
+        folder.mkdir(exist_ok=True)
+        await asyncio.to_thread(make_busy_file, folder / "busy.ts")
+        _busy_servers.append(
+            await asyncio.to_thread(start_helper, "busyfile", workdir, ["video_origin.py", "serve", "--dir", str(folder)])
+        )
+    return f"{_busy_servers[0].base_url}/live/busy.ts"
 
 
 async def fanout_point(
@@ -760,11 +936,9 @@ async def part_fanout(
                 base.append(row)
                 print_fanout_row(row)
             if busy_counts:
-                source = workdir / "busy.ts"
-                if not source.exists():
-                    await asyncio.to_thread(make_busy_file, source)
+                source = await busy_feed(workdir)
                 await d.set_feed(http, "none")  # a fresh programme: x264's rate control starts from zero
-                await d.set_feed(http, "url", f"file://{source}")
+                await d.set_feed(http, "url", source)
                 await asyncio.sleep(4.0)  # x264 ABR settles to the target in ~3 s from a fresh start
                 for n in busy_counts:
                     row = await fanout_point(
@@ -814,6 +988,104 @@ async def part_fanout(
             "baseline_codec": args.baseline_codec,
         },
     }
+
+
+# --- part 2b: the ladder's encode ------------------------------------------------------------
+
+
+async def ladder_window(
+    d: Doithoai, args: argparse.Namespace, workdir: Path, http: aiohttp.ClientSession, n: int,
+    stamped: bool,
+) -> dict[str, Any]:
+    quiet = await asyncio.to_thread(
+        wait_quiet, args.wait_quiet, [d.server.proc.pid, *children(d.server.proc.pid)]
+    )
+    procs: list[Proc] = []
+    if n:
+        procs, _ = await start_viewers(d.links["whep_url"], d.links["watch_token"], n, 0, workdir)
+    try:
+        await asyncio.sleep(args.settle)
+        w0 = time.time()
+        cpu, results = await viewer_window(procs, args.ladder_seconds, {"worker": d.worker})
+        w1 = time.time()
+    finally:
+        for p in procs:
+            await p.stop()
+    await asyncio.sleep(1.5)  # the segment in progress at the end of the window
+    checks = [
+        await rendition_window_check(http, r, w0, w1, stamped)
+        for r in await renditions(http, d.server.base_url, d.session_id)
+    ]
+    return {
+        "ladder": d.ladder or "default",
+        "n": n,
+        "quiet_before": quiet,
+        "worker_cores": (cpu["worker"] or 0) / cpu["seconds"],
+        "machine_cores": (cpu["machine"] or 0) / cpu["seconds"],
+        "load": loadavg(),
+        "viewer_fps_min": merge_viewers(results, args.ladder_seconds)["fps_min"] if procs else None,
+        "renditions": checks,
+    }
+
+
+async def part_ladder(
+    d: Doithoai, args: argparse.Namespace, workdir: Path, http: aiohttp.ClientSession
+) -> dict[str, Any]:
+    """The ladder's encodes keep real time: per rendition, the segments of a window (EXTINF,
+    pictures, gaps in the stamped frame counter = ticks the programme skipped), with the main
+    server's ladder and then each of --ladders on a server of its own (the main one's feed off
+    meanwhile, so only one programme encodes), with 0 and --ladder-viewers WHEP viewers."""
+    counts = sorted({0, args.ladder_viewers})
+    feeds = [f.strip() for f in args.ladder_feeds.split(",") if f.strip()]
+    rows: list[dict[str, Any]] = []
+    specs = [x.strip() for x in args.ladders.split(";") if x.strip()]
+    for i, spec in enumerate([None, *specs]):
+        server = d
+        if spec is not None:
+            await d.set_feed(http, "none")
+            server = await asyncio.to_thread(Doithoai, args.doithoai, workdir / f"ladder-{i}", spec)
+        try:
+            await server.wait_state(http, "live", 30)
+            await asyncio.sleep(3.0)  # every rendition's encoder has started
+            for feed, n in [(f, n) for f in feeds for n in counts]:
+                if feed == "busy":
+                    source = await busy_feed(workdir)
+                    if n == counts[0]:  # a fresh programme: x264's rate control starts from zero
+                        await server.set_feed(http, "none")
+                        await server.set_feed(http, "url", source)
+                        await asyncio.sleep(4.0)
+                row = await ladder_window(server, args, workdir, http, n, stamped=feed == "test")
+                row["feed"] = feed
+                rows.append(row)
+                say(
+                    f"  ladder {row['ladder']:<22} {feed:<4} {n:>2} viewers: worker {row['worker_cores']:.2f} cores, machine "
+                    f"{row['machine_cores']:.2f}, load {row['load']:.2f}"
+                    + (f", WHEP min fps {fmt(row['viewer_fps_min'])}" if n else "")
+                )
+                for c in row["renditions"]:
+                    say(
+                        f"      {c['rendition']:<6} {c['segments']} segments, EXTINF {fmt(c['extinf_min'], '.3f')}-{fmt(c['extinf_max'], '.3f')}, "
+                        f"pictures {c['pictures_min']}-{c['pictures_max']}, {fmt(c['fps'], '.2f')} fps, skipped ticks "
+                        f"{c['skipped_ticks']}, unstamped {c['unstamped']}, {fmt(c['kbit_s'], '.0f')} kbit/s"
+                    )
+        finally:
+            if server is not d:
+                server.stop()
+            await d.set_feed(http, "none")  # the main one: a fresh test card (after a busy file)
+            await d.set_feed(http, "test")
+    summary = {}
+    for row in rows:
+        video = [c for c in row["renditions"] if c["fps"] is not None]
+        summary[f"{row['ladder']} / {row['feed']} / {row['n']}"] = {
+            "renditions": [c["rendition"] for c in row["renditions"]],
+            "fps_min": min((c["fps"] for c in video), default=None),
+            "skipped_ticks": sum(c["skipped_ticks"] or 0 for c in video) if row["feed"] == "test" else None,
+            "pictures_min": min((c["pictures_min"] for c in video), default=None),
+            "extinf": sorted({c["extinf_min"] for c in video} | {c["extinf_max"] for c in video}),
+            "segments": min((c["segments"] for c in row["renditions"]), default=0),
+            "worker_cores": row["worker_cores"],
+        }
+    return {"rows": rows, "summary": summary}
 
 
 # --- part 3: HLS origin ----------------------------------------------------------------------
@@ -867,30 +1139,30 @@ async def part_origin(
     await asyncio.sleep(3)
     base = d.server.base_url
     sid = d.session_id
-    async with http.get(f"{base}/live/{sid}/index.m3u8") as r:
-        playlist = await r.read()
-    listed = parse_playlist(playlist.decode())
-    small = listed[-2][0]
-    resources = {"index.m3u8": "index.m3u8", "segment": small}
+    top = (await renditions(http, base, sid))[0]
+    rel = "" if top.name == "single" else f"{top.name}/"  # the top rendition's folder in the session's
+    listed = parse_playlist(await top.playlist(http))
+    small = rel + listed[-2][0]
+    resources = {"index.m3u8": "index.m3u8"}
+    if rel:
+        resources[f"{rel}index.m3u8"] = f"{rel}index.m3u8"
+    resources["segment"] = small
     # the biggest segment on disk (a busy picture's, from the fan-out part) when there is one
     # a typical one of those: the median of the segments more than twice the test card's
     small_size = (d.live_dir / small).stat().st_size
     big = sorted(
-        (p for p in d.live_dir.glob("*.ts") if p.stat().st_size > 2 * small_size),
+        (p for p in (d.live_dir / rel).iterdir()
+         if re.fullmatch(r"\d+\.(ts|m4s)", p.name) and p.stat().st_size > 2 * small_size),
         key=lambda p: p.stat().st_size,
     )
     if big:
-        resources["big segment"] = big[len(big) // 2].name
+        resources["big segment"] = rel + big[len(big) // 2].name
     static = workdir / "static"
-    (static / str(sid)).mkdir(parents=True, exist_ok=True)
-    (static / str(sid) / "index.m3u8").write_bytes(playlist)
-    for name in resources.values():
-        if name.endswith(".ts"):
-            shutil.copy(d.live_dir / name, static / str(sid) / name)
-    sizes = {
-        k: len(playlist) if v == "index.m3u8" else (d.live_dir / v).stat().st_size
-        for k, v in resources.items()
-    }
+    for name in resources.values():  # copies of the files as they are now (playlists move on)
+        copy = static / str(sid) / name
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(d.live_dir / name, copy)
+    sizes = {k: (static / str(sid) / v).stat().st_size for k, v in resources.items()}
     origin = await asyncio.to_thread(
         start_helper, "static", workdir, ["video_origin.py", "serve", "--dir", str(static)]
     )
@@ -899,7 +1171,7 @@ async def part_origin(
         for rnd in range(args.origin_rounds):
             for label, name in resources.items():
                 order = [("doithoai", "live"), ("static", "live")]
-                if label == "index.m3u8":  # aiohttp's floor: the same bytes from memory, no file system
+                if label.endswith("index.m3u8"):  # aiohttp's floor: the same bytes from memory, no file system
                     order.append(("memory", "mem"))
                 if rnd % 2:
                     order.reverse()
@@ -1094,10 +1366,18 @@ def print_summary(res: dict[str, Any], args: argparse.Namespace) -> None:
         say(
             f"{'HLS segment available (first picture) p50 / p95 (ms)':<58} {fmt(lat['hls_available_p50'], '.0f'):>6} / {fmt(lat['hls_available_p95'], '.0f'):<5}"
         )
-        say(
-            f"{'HLS player 3 segments from the edge (= available + 2 s)':<58} {fmt(lat['hls_player_p50'], '.0f'):>6} / {fmt(lat['hls_player_p95'], '.0f'):<5} "
-            f"{'':>14} {'':>8}  < 5 s: {verdict(lat['hls_player_p95'] < 5000)}"
-        )
+    glass = (res.get("glass") or {}).get("summary")
+    if glass:
+        whep = (glass.get("whep") or {}).get("p50")
+        for player, g in glass.items():
+            goal = GLASS_GOALS_MS.get(player)
+            ratio = g["p50"] / whep if whep and player != "whep" else None
+            say(
+                f"{(GLASS_LABELS[player] + ', p50 / p90 (ms)'):<58} {fmt(g['p50'], '.0f'):>6} / {fmt(g['p90'], '.0f'):<5} "
+                f"{(fmt(whep, '.0f') + ' (WHEP)') if ratio else '':>14} {fmt(ratio, '.0f') + 'x' if ratio else '':>8}  "
+                + (f"<= {goal / 1000:g} s: {verdict(g['p50'] <= goal if g['p50'] == g['p50'] else None)}" if goal else "baseline")
+                + f"  [screenshots {fmt(g['screenshot_p50'], '.0f')} ms; {','.join(g['sizes'])}; machine {fmt(g['machine_cores'], '.2f')} cores, load {fmt(g['load'], '.2f')}]"
+            )
     fan = (res.get("fanout") or {}).get("summary")
     if fan:
         say(
@@ -1115,6 +1395,15 @@ def print_summary(res: dict[str, Any], args: argparse.Namespace) -> None:
             f"{'720p kept real time at N=' + str(fan['top_n']) + ': min fps per viewer, skipped ticks':<58} "
             f"{fmt(fan['top_fps_min']):>8}, {fan['top_skipped_ticks']:<4}  EXTINF {sorted({x for x in fan['top_extinf'] if x is not None})}"
         )
+    lad = (res.get("ladder") or {}).get("summary")
+    if lad:
+        for key, g in lad.items():
+            ok = g["fps_min"] is not None and g["fps_min"] >= 24.9 and not g["skipped_ticks"]
+            say(
+                f"{'ladder ' + key + ' viewers: min fps, skipped ticks':<58} {fmt(g['fps_min'], '.2f'):>8}, {fmt(g['skipped_ticks'], 'd'):<5}"
+                f"{'':>14} {'':>8}  25 fps, 0 skipped: {verdict(ok)}  [{','.join(g['renditions'])}; "
+                f"min {g['pictures_min']} pictures/segment, EXTINF {g['extinf']}, worker {g['worker_cores']:.2f} cores]"
+            )
     org = (res.get("origin") or {}).get("summary")
     if org:
         for label, s in org.items():
@@ -1138,7 +1427,7 @@ def print_summary(res: dict[str, Any], args: argparse.Namespace) -> None:
 async def run_all(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     parts = [p.strip() for p in args.parts.split(",") if p.strip()]
     res: dict[str, Any] = {}
-    d = Doithoai(args.doithoai, workdir)
+    d = Doithoai(args.doithoai, workdir, ladder=args.ladder)
     try:
         async with aiohttp.ClientSession() as http:
             await d.wait_state(http, "live", 30)
@@ -1154,6 +1443,8 @@ async def run_all(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                 say(f"\n== {part}")
                 fn = {
                     "latency": part_latency,
+                    "glass": part_glass,
+                    "ladder": part_ladder,
                     "fanout": part_fanout,
                     "origin": part_origin,
                     "intake": part_intake,
@@ -1162,6 +1453,8 @@ async def run_all(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                 res[part]["took_s"] = time.monotonic() - started
     finally:
         d.stop()
+        for helper in _busy_servers:
+            helper.stop("term")
         log = d.server.log_tail(400)
         issues = [ln for ln in log.splitlines() if " ERROR " in ln or " WARNING " in ln or "Traceback" in ln]
         res["server_log_issues"] = issues[-30:]
@@ -1176,6 +1469,13 @@ def main() -> int:
     parser.add_argument("--doithoai", default=default_doithoai())
     parser.add_argument("--latency-rounds", type=int, default=1)
     parser.add_argument("--latency-seconds", type=float, default=10.0)
+    parser.add_argument("--glass-players", default="whep,plain,session",
+                        help="comma list of bench/video_hls_player.py's players: whep, plain, ll, session")
+    parser.add_argument("--glass-rounds", type=int, default=1)
+    parser.add_argument("--glass-seconds", type=float, default=20.0)
+    parser.add_argument("--glass-settle", type=float, default=6.0,
+                        help="seconds of playing before sampling (hls.js finds its distance to the edge)")
+    parser.add_argument("--glass-rate", type=float, default=5.0, help="pictures read per second")
     parser.add_argument("--fanout-rounds", type=int, default=1)
     parser.add_argument("--fanout-seconds", type=float, default=6.0)
     parser.add_argument("--fanout-viewers", default="0,5,10,20")
@@ -1187,6 +1487,13 @@ def main() -> int:
     parser.add_argument(
         "--settle", type=float, default=1.5, help="seconds between connecting viewers and the window"
     )
+    parser.add_argument("--ladder", help="the main server's video_ladder (default: the server's default)")
+    parser.add_argument("--ladders", default="720p,480p,360p,audio",
+                        help="';'-separated ladders measured on servers of their own in part ladder")
+    parser.add_argument("--ladder-viewers", type=int, default=10)
+    parser.add_argument("--ladder-feeds", default="test,busy",
+                        help="test (stamped: skipped ticks read) and busy (the ~2.5 Mbit/s picture)")
+    parser.add_argument("--ladder-seconds", type=float, default=8.0)
     parser.add_argument("--origin-rounds", type=int, default=2)
     parser.add_argument("--origin-seconds", type=float, default=3.0)
     parser.add_argument("--origin-connections", type=int, default=50)
@@ -1213,6 +1520,8 @@ def main() -> int:
     if unknown:
         parser.error(f"unknown parts: {sorted(unknown)}")
 
+    # the busy picture's pull from loopback (busy_feed): for the servers and the CLI that sets feeds
+    os.environ.setdefault("DOITHOAI_FEED_ALLOWED_NETWORKS", "127.0.0.0/8")
     workdir = Path(tempfile.mkdtemp(prefix="doithoai-video-"))
     say(
         f"{os.cpu_count()} CPUs, load {loadavg():.2f}; workdir {workdir}; wrk: {shutil.which('wrk') or 'not installed (aiohttp load)'}"

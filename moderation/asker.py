@@ -15,6 +15,14 @@ MOBILE = re.compile(r"^0[35789]\d{8}$")
 LANDLINE = re.compile(r"^02\d{9}$")
 
 
+# -- privacy (moderation/retention.py): what an erased identity's name becomes; shown as it is,
+# masked or not (a placeholder is no name to shorten) --
+ERASED_BY_RETENTION = "Đã xoá theo thời hạn lưu trữ"
+ERASED_ON_REQUEST = "Đã xoá theo yêu cầu của người hỏi"
+ERASED_NAMES = frozenset({ERASED_BY_RETENTION, ERASED_ON_REQUEST})
+# -- end privacy --
+
+
 class AskerKind(enum.StrEnum):
     PERSON = "person"
     ORGANIZATION = "organization"
@@ -38,6 +46,31 @@ def normalize_phone(raw: str) -> str | None:
     if MOBILE.match(digits) or LANDLINE.match(digits):
         return digits
     return None
+
+
+# -- notify: the asker's optional e-mail (asker.email), where they are told of the follow-up --
+EMAIL_MAX = 254  # askers.email; RFC 5321's path limit
+EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                   r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+
+
+def normalize_email(raw: str) -> str | None:
+    """The address with its domain lower-cased, or None if it is not one a mail server would take:
+    one @, a dotted domain of letters, digits and hyphens, no spaces, no display name, no IP literal."""
+    value = raw.strip()
+    if len(value) > EMAIL_MAX or not EMAIL.match(value) or ".." in value or value.startswith("."):
+        return None
+    local, domain = value.rsplit("@", 1)
+    if local.endswith(".") or domain.rsplit(".", 1)[-1].isdigit():
+        return None
+    return f"{local}@{domain.lower()}"
+
+
+def masked_email(email: str) -> str:
+    """"an.nguyen@gmail.com" -> "a…@gmail.com": enough to tell two apart, not to write to."""
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}…@{domain}"
+# -- end notify --
 
 
 def short_name(name: str) -> str:
@@ -69,6 +102,7 @@ class Asker:
     address: str
     phone: str
     name_shown: NameShown = NameShown.SHORT
+    email: str | None = None  # optional: where the asker is told of the follow-up (notify/)
 
     @property
     def public_name(self) -> str:
@@ -82,9 +116,10 @@ class Asker:
         """What a staff screen shows by default: "Nguyễn V. A., Ngô Quyền", phone ending 678."""
         return {
             "kind": self.kind.value,
-            "name": short_name(self.name) if self.kind is AskerKind.PERSON else self.name,
+            "name": short_name(self.name) if self.kind is AskerKind.PERSON and self.name not in ERASED_NAMES else self.name,
             "area": address_area(self.address),
             "phone_last3": self.phone[-3:],
+            **({"email": masked_email(self.email)} if self.email else {}),  # notify: masked like the phone
         }
 
     def full(self) -> dict[str, str]:
@@ -94,4 +129,5 @@ class Asker:
             "address": self.address,
             "phone": self.phone,
             "name_shown": self.name_shown.value,
+            **({"email": self.email} if self.email else {}),  # notify
         }

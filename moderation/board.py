@@ -9,7 +9,8 @@ PostgreSQL the rows are locked FOR UPDATE (and the session row for queue and on-
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import false, func, select, update
@@ -17,21 +18,21 @@ from sqlalchemy.engine import Connection, Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from stream.feed_policy import FeedPolicy, FeedRefused
+from stream.recording_files import RecordingFiles
 
-from . import audit
+from . import attachments, audit, followup, publication
 from . import schema as s
 from . import workflow as wf
 from .errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationError
 from .interest import recount_interest
 from .questions import PUBLIC_STATES, DeclineReason, QuestionState
 from .roles import BOARD, Actor, Role
-from .sessions import Session, SessionState
+from .sessions import Session, SessionKind, SessionState
 
 if TYPE_CHECKING:
     from .store import QuestionView, Store
 
 S = QuestionState
-FORWARD_WITHIN = timedelta(days=3)  # outside the chair's remit: forwarded within 3 days (Điều 10.4)
 CUE_NEXT = 5  # how many queued questions the chair sees coming
 SESSION_TARGETS = {"announce": SessionState.ANNOUNCED, "start": SessionState.LIVE, "close": SessionState.CLOSED,
                    "publish": SessionState.PUBLISHED}
@@ -119,7 +120,7 @@ def _apply(conn: Connection, row: Row[Any], session: Row[Any], action: str, para
         values.update(decline_reason=reason.value, decline_note=wf.decline_note(params, reason), held=False)
         leave_queue()
         if reason is DeclineReason.OUTSIDE_CHAIR_REMIT:
-            values.update(state=S.FORWARDED.value, forward_due=now + FORWARD_WITHIN)
+            values["state"] = S.FORWARDED.value  # its deadline: moderation/followup.py
         else:
             values.update(state=S.DECLINED.value)
             if reason is DeclineReason.COMPLAINT_OR_DENUNCIATION:
@@ -131,12 +132,23 @@ def _apply(conn: Connection, row: Row[Any], session: Row[Any], action: str, para
         values["field"] = wf.field_of(params, list(session.fields))
     elif action == "route":
         values.update(department=wf.department(params), state=S.ROUTED.value)
+    elif action == "draft_answer":
+        values.update(answer=wf.answer_text(params), answer_by=actor.name)
     elif action == "answer":
-        values["answer"] = wf.answer_text(params)
+        values.update(answer=wf.answer_text(params), answer_by=actor.name, answer_submitted_at=now,
+                      answer_return_note=None)
         if state is not S.QUEUED:
             values["state"] = S.PREPARED.value
     elif action == "approve_answer":
         values.update(state=S.ANSWERED_IN_WRITING.value, answered_at=now)
+    elif action == "return_answer":
+        values.update(state=(S.ROUTED if row.department else S.ACCEPTED).value,
+                      answer_return_note=wf.return_note(params), answer_submitted_at=None)
+    elif action == "forward":
+        values.update(forwarded_at=now, forwarded_to=wf.unit_name(params))
+    elif action == "extend":
+        new, note = wf.extension(params, row.due_on)
+        values.update(due_on=new, due_note=note, due_extended_from=row.due_on)
     elif action == "merge":
         effect.ids += _merge(conn, row, wf.question_ref(params, "into"), now)
         values.update(state=S.MERGED.value, merged_into=effect.ids[1])
@@ -177,6 +189,7 @@ def _apply(conn: Connection, row: Row[Any], session: Row[Any], action: str, para
         if state is S.QUEUED:
             leave_queue()
             values["state"] = _before_queue(row, values).value
+    followup.on_action(conn, row, session, action, values, now)
     values.update(version=row.version + 1, updated_at=now)
     conn.execute(update(s.questions).where(s.questions.c.id == row.id).values(**values))
     if action == "merge":
@@ -185,7 +198,8 @@ def _apply(conn: Connection, row: Row[Any], session: Row[Any], action: str, para
     audit.append(conn, actor, action, now, session_id=row.session_id, question_id=row.id,
                  before={k: _jsonable(row._mapping[k]) for k in changed} | {"version": row.version},
                  after={k: _jsonable(v) for k, v in changed.items()} | {"version": row.version + 1},
-                 params={k: v for k, v in params.items() if k in ("reason", "note", "into", "position", "starred")})
+                 params={k: v for k, v in params.items() if k in ("reason", "note", "into", "position", "starred", "unit",
+                                                                "due")})
     return effect
 
 
@@ -259,9 +273,18 @@ def end_live(conn: Connection, session_id: int, actor: Actor, now: datetime) -> 
                      after={k: _jsonable(v) for k, v in values.items()} | {"version": row.version + 1})
 
 
+async def _locked_session(conn: AsyncConnection, session_id: int) -> Row[Any]:
+    """The session's row, locked for the change about to be made (PostgreSQL), or NotFound."""
+    row = (await conn.execute(_lock(select(s.sessions).where(s.sessions.c.id == session_id), conn))).first()
+    if row is None:
+        raise NotFound("session_not_found", field="session_id")
+    return row
+
+
 class Board:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, recordings: Path | None = None) -> None:
         self.store = store
+        self.recordings = recordings  # settings.recordings_path: what the publication shows (publish)
 
     async def act(self, question_id: int, action: str, version: Any, params: dict[str, Any],
                   actor: Actor) -> Outcome:
@@ -287,19 +310,42 @@ class Board:
         """Every surface's way to move a session (console, API, CLI): the roles are checked here, the
         states in the store's transition, which also ends what was on air or queued at the close."""
         action = wf.check_session_action(action, actor)
+        if action == "publish":  # with the article's snapshot, in one transaction (moderation/publication.py)
+            async with self.store.write_engine.begin() as conn:
+                files = RecordingFiles.of(self.recordings, session_id) if self.recordings else None
+                await conn.run_sync(publication.publish, session_id, actor, datetime.now(UTC), files)
+            return await self.store.get_session(session_id)
         if action in SESSION_TARGETS:
             return await self.store.transition_session(session_id, SESSION_TARGETS[action], actor)
+        if action == "notice":
+            return await self._notice(session_id, actor)
         async with self.store.write_engine.begin() as conn:
             now = datetime.now(UTC)
-            row = (await conn.execute(_lock(select(s.sessions).where(s.sessions.c.id == session_id), conn))).first()
-            if row is None:
-                raise NotFound("session_not_found", field="session_id")
+            row = await _locked_session(conn, session_id)
+            if row.kind == SessionKind.FORUM.value:  # forum: no script, so no late questions (issue 13)
+                raise InvalidTransition("forum_no_script", field="action")
             if row.script_approved_at is not None:
                 raise InvalidTransition("script_already_approved", field="action",
                                         at=row.script_approved_at.isoformat(timespec="minutes"))
             await conn.execute(update(s.sessions).where(s.sessions.c.id == session_id).values(
                 script_approved_at=now, script_approved_by=actor.name, updated_at=now))
             await conn.run_sync(audit.append, actor, action, now, session_id=session_id)
+        return await self.store.get_session(session_id)
+
+    async def _notice(self, session_id: int, actor: Actor) -> Session:
+        """Hà Nam: the conclusions notice is issued (once, after the close); the units' clock starts."""
+        async with self.store.write_engine.begin() as conn:
+            now = datetime.now(UTC)
+            row = await _locked_session(conn, session_id)
+            if row.rule_set != "ha_nam" or row.state not in (SessionState.CLOSED.value, SessionState.PUBLISHED.value):
+                raise InvalidTransition("notice_not_applicable", field="action", rule_set=row.rule_set)
+            if row.notice_at is not None:
+                raise InvalidTransition("notice_already_issued", field="action",
+                                        at=row.notice_at.isoformat(timespec="minutes"))
+            await conn.execute(update(s.sessions).where(s.sessions.c.id == session_id).values(
+                notice_at=now, updated_at=now))
+            moved = await conn.run_sync(followup.at_notice, session_id, actor, now)
+            await conn.run_sync(audit.append, actor, "notice", now, session_id=session_id, questions=moved)
         return await self.store.get_session(session_id)
 
     async def set_feed(self, session_id: int, feed: Any, url: Any, actor: Actor, policy: FeedPolicy) -> Session:
@@ -315,11 +361,11 @@ class Board:
             except FeedRefused as refused:
                 raise ValidationError(refused.reason, field="url", **refused.params) from None
         async with self.store.write_engine.begin() as conn:
-            row = (await conn.execute(_lock(select(s.sessions).where(s.sessions.c.id == session_id), conn))).first()
-            if row is None:
-                raise NotFound("session_not_found", field="session_id")
+            row = await _locked_session(conn, session_id)
             if row.state in (SessionState.CLOSED.value, SessionState.PUBLISHED.value):
                 raise InvalidTransition("session_over", field="feed", current=row.state)
+            if row.kind == SessionKind.FORUM.value and feed is not None:  # forum: no video (issue 13)
+                raise InvalidTransition("forum_no_video", field="feed")
             now = datetime.now(UTC)
             await conn.execute(update(s.sessions).where(s.sessions.c.id == session_id).values(
                 feed=feed, feed_url=url, updated_at=now))
@@ -352,7 +398,8 @@ class Board:
         """Questions with their askers (staff reads; masking is the view's job)."""
         from .store import _question
 
-        q = (select(s.questions, s.askers.c.name, s.askers.c.address, s.askers.c.phone, s.askers.c.name_shown)
+        q = (select(s.questions, s.askers.c.name, s.askers.c.address, s.askers.c.phone, s.askers.c.name_shown,
+                    s.askers.c.email)
              .join(s.askers, s.askers.c.question_id == s.questions.c.id).order_by(s.questions.c.id))
         if session_id is not None:
             q = q.where(s.questions.c.session_id == session_id)
@@ -363,9 +410,9 @@ class Board:
         if department is not None:
             q = q.where(s.questions.c.department == department)
         if conn is not None:
-            return [_question(r) for r in await conn.execute(q)]
+            return await attachments.load(conn, [_question(r) for r in await conn.execute(q)])
         async with self.store.read_engine.connect() as read:
-            return [_question(r) for r in await read.execute(q)]
+            return await attachments.load(read, [_question(r) for r in await read.execute(q)])
 
     async def queue(self, session_id: int) -> list[int]:
         async with self.store.read_engine.connect() as conn:

@@ -13,10 +13,12 @@ from typing import Any
 from sqlalchemy import Table, insert, select
 from sqlalchemy.engine import Connection
 
+from . import audit
 from . import schema as s
 from .errors import NotFound, SessionClosed, SessionNotOpen, ValidationError
 from .questions import QuestionState
 from .receipts import receipts_for
+from .roles import Actor, Role
 from .sessions import INTAKE_OPEN, SessionState
 from .submission import Submission
 
@@ -107,7 +109,7 @@ def write_submissions(conn: Connection, items: list[Submission], now: datetime) 
         asker = item.asker
         # in QUESTION_COLUMNS order
         row = (item.session_id, number, receipt, item.idempotency_key, content, item.channel, item.field,
-               item.text, received, asker.kind.value, asker.public_name, stamp, 0, 1, stamp)
+               item.text, received, asker.kind.value, asker.public_name, stamp, 0, 1, stamp, item.officer)
         to_insert.append((index, item, row))
 
     if to_insert:
@@ -118,10 +120,18 @@ def write_submissions(conn: Connection, items: list[Submission], now: datetime) 
             results[index] = Receipt(qid, row[2])
             a = item.asker
             askers.append((qid, a.kind.value, a.name, a.address, a.phone, a.name_shown.value, item.viewer_hash,
-                           item.address_hash))
-            consents.append((qid, item.consent_version, stamp, item.channel))
-        _insert_rows(conn, s.askers, askers)
-        _insert_rows(conn, s.consent_records, consents)
+                           item.address_hash, a.email))
+            consents.append((qid, item.consent_version, stamp, item.channel, item.officer))
+        _insert_rows(conn, s.askers, askers, ASKER_COLUMNS)
+        _insert_rows(conn, s.consent_records, consents, CONSENT_COLUMNS)
+        # -- officer intake: a question an officer entered (by phone, e-mail, letter, in person) is a
+        # change by staff, audited in this transaction; the detail has no personal data.
+        for index, item, row in to_insert:
+            if item.officer is not None:
+                officer = Actor(item.officer, Role(item.officer_role or Role.EDITOR.value))
+                audit.append(conn, officer, ENTERED_ACTION, now, session_id=row[0], question_id=results[index].question_id,
+                             channel=item.channel, number=row[1])
+        # -- end officer intake
 
     for index, result in enumerate(results):
         if isinstance(result, int):  # the second of two identical keys in one batch
@@ -130,8 +140,11 @@ def write_submissions(conn: Connection, items: list[Submission], now: datetime) 
     return results
 
 
+ENTERED_ACTION = "question_entered"  # officer intake's audit entry
+ASKER_COLUMNS = ["question_id", "kind", "name", "address", "phone", "name_shown", "viewer_hash", "address_hash", "email"]
+CONSENT_COLUMNS = ["question_id", "consent_version", "accepted_at", "channel", "officer"]
 QUESTION_COLUMNS = ["session_id", "number", "receipt", "idempotency_key", "content_hash", "channel", "field", "text",
-                    "state", "asker_kind", "public_name", "received_at", "interest_count", "version", "updated_at"]
+                    "state", "asker_kind", "public_name", "received_at", "interest_count", "version", "updated_at", "entered_by"]
 
 
 class _Reads:

@@ -55,6 +55,7 @@ COLUMNS: list[tuple[str, str]] = [
     ("asker_name", "Họ tên / Tổ chức"),
     ("asker_address", "Địa chỉ"),
     ("asker_phone", "Điện thoại"),
+    ("asker_email", "Thư điện tử"),  # optional; masked "a…@gmail.com" in the masked copy
     ("field", "Lĩnh vực"),
     ("text", "Nội dung câu hỏi"),
     ("text_on_air", "Nội dung hiển thị (đã biên tập)"),
@@ -63,6 +64,9 @@ COLUMNS: list[tuple[str, str]] = [
     ("department", "Sở, ngành"),
     ("confirmed_by", "Cán bộ xác nhận"),
     ("channel", "Kênh gửi"),
+    # officer intake: who received it, the register's "ký xác nhận của cán bộ tiếp nhận" (Điều 8.2):
+    # the officer who entered it (phone, e-mail, letter, in person), else the one who accepted it
+    ("received_by", "Cán bộ tiếp nhận"),
     ("consent_version", "Phiên bản đồng ý"),
     ("question_id", "Mã câu hỏi"),
 ]
@@ -98,7 +102,8 @@ def masked_row(row: dict[str, Any]) -> dict[str, Any]:
     """A register row with the asker as the console shows them (a protected asker, blanked by the
     store for all but the head, stays blank)."""
     a = row["asker"]
-    asker = Asker(AskerKind(a["kind"]), a["name"], a["address"], a["phone"], NameShown(a["name_shown"]))
+    asker = Asker(AskerKind(a["kind"]), a["name"], a["address"], a["phone"], NameShown(a["name_shown"]),
+                  a.get("email"))
     return {**row, "asker": asker.masked()}
 
 

@@ -12,8 +12,10 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
+    Date,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -73,6 +75,16 @@ sessions = Table(
     # The URL may carry the station's credentials: it is shown to staff only, never logged.
     Column("feed", String(10)),
     Column("feed_url", Text),
+    # dialogue: a live session that closes; forum: the standing "Trao đổi và tháo gỡ" (Huế, seed 000),
+    # no video and no close, each question on its own clock from receipt.
+    Column("kind", String(20), nullable=False, default="dialogue", server_default="dialogue"),
+    # The rules its follow-up deadlines come from (moderation/deadlines.py RULE_SETS).
+    Column("rule_set", String(20), nullable=False, default="hai_phong", server_default="hai_phong"),
+    # Askers' personal data is erased this many months after the close (moderation/retention.py).
+    Column("retention_months", Integer, nullable=False, default=12, server_default="12"),
+    Column("erased_at", UTCDateTime),  # when the retention job erased its askers' identities
+    # Hà Nam: the conclusions notice (thông báo kết luận) was issued; units' answers count from it.
+    Column("notice_at", UTCDateTime),
     # The secret that receipts are derived from (moderation/receipts.py); never leaves the store.
     Column("receipt_key", String(32), nullable=False),
     # Every change stamps updated_at; running servers poll it to learn of changes made elsewhere
@@ -121,6 +133,22 @@ questions = Table(
     Column("confirmed_by", String(100)),  # the officer who accepted it (for the register)
     Column("aired_at", UTCDateTime),
     Column("answered_at", UTCDateTime),
+    # -- received by phone, e-mail, letter or in person: the officer who entered it (Điều 8.2) --
+    Column("entered_by", String(100)),
+    # -- follow-up after the session (moderation/deadlines.py): the next step the asker can expect,
+    # its last day (a date in Vietnam; it ends at 24:00 of that day) and the rule it comes from --
+    Column("due_on", Date),
+    Column("due_rule", String(40)),
+    Column("due_from", Date),  # the day the clock started (close, receipt or notice)
+    Column("due_extended_from", Date),  # the last day before an extension
+    Column("due_note", Text),  # why it was extended, told to the asker
+    Column("due_done_at", UTCDateTime),  # when the step was done (met or missed: compare with due_on)
+    Column("forwarded_at", UTCDateTime),  # outside the chair's remit: when it was sent on, and to whom
+    Column("forwarded_to", String(200)),
+    # -- the department's written answer: drafted, submitted, returned by the head with a note --
+    Column("answer_by", String(100)),
+    Column("answer_submitted_at", UTCDateTime),
+    Column("answer_return_note", Text),
     UniqueConstraint("session_id", "number", name="uq_questions_number"),
     # a moderator's catch-up after a drop: what changed in this session since a cursor
     Index("ix_questions_session_updated", "session_id", "updated_at"),
@@ -149,6 +177,8 @@ askers = Table(
     # block its sender: the viewer's cookie id (None without one) and the client address.
     Column("viewer_hash", String(32)),
     Column("address_hash", String(32)),
+    Column("email", String(254)),  # optional: where the asker is told of the follow-up
+    Column("erased_at", UTCDateTime),  # the retention job replaced the identity (moderation/retention.py)
 )
 
 consent_records = Table(
@@ -158,6 +188,8 @@ consent_records = Table(
     Column("consent_version", String(40), nullable=False),
     Column("accepted_at", UTCDateTime, nullable=False),
     Column("channel", String(20), nullable=False),
+    # given by phone, letter or in person: to this officer, who entered the question
+    Column("officer", String(100)),
 )
 
 interests = Table(
@@ -244,6 +276,129 @@ sender_blocks = Table(
     Column("lifted_at", UTCDateTime),
     Column("lifted_by", String(100)),
     Column("lift_reason", Text),
+)
+
+# Days the `holidays` package gets wrong: the government's yearly swaps and local days off
+# (moderation/calendar.py). Admins edit them (page and CLI); every change is audited.
+calendar_overrides = Table(
+    "calendar_overrides",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("working", Boolean, nullable=False),
+    Column("note", String(200), nullable=False, default=""),
+    Column("created_by", String(100), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# The units questions are routed to, with the official e-mail address routings and reminders go to.
+departments = Table(
+    "departments",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("email", String(254)),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# The notification outbox (moderation/outbox.py): written in the same transaction as the change it
+# tells of, sent at least once by the notifier (notify/), shown once on the receipt page. `address`
+# is the asker's own e-mail or phone (personal data: the retention job erases it).
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("session_id", ForeignKey("sessions.id")),
+    Column("question_id", ForeignKey("questions.id", ondelete="SET NULL")),
+    Column("audience", String(20), nullable=False),  # asker | department
+    Column("channel", String(20), nullable=False),  # receipt | email | sms
+    Column("address", String(254)),
+    Column("department", String(200)),
+    Column("kind", String(40), nullable=False),  # what it tells: forwarded, answered_in_writing, ...
+    Column("params", JSON, nullable=False),  # dates, units: never personal data
+    # one event, one channel, one row: the same change retried never makes a second message
+    Column("dedupe", String(160), nullable=False, unique=True),
+    Column("state", String(20), nullable=False),  # pending | sending | sent | failed | dead
+    Column("attempts", Integer, nullable=False, default=0, server_default="0"),
+    Column("next_attempt_at", UTCDateTime),
+    Column("claimed_until", UTCDateTime),  # a sender's lease while it sends
+    Column("last_error", Text),
+    Column("sent_at", UTCDateTime),
+    Index("ix_notifications_due", "state", "next_attempt_at"),
+    Index("ix_notifications_question", "question_id"),
+)
+
+# Files attached to a department's written answer (a PDF reply letter): stored under the data dir,
+# named by their SHA-256; public with the answer once the head approves it.
+answer_attachments = Table(
+    "answer_attachments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("question_id", ForeignKey("questions.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("filename", String(200), nullable=False),
+    Column("content_type", String(100), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("uploaded_by", String(100), nullable=False),
+    Column("uploaded_at", UTCDateTime, nullable=False),
+    Column("removed_at", UTCDateTime),
+)
+
+# An asker's request to see or erase their data (Decree 356/2025: answered within 2 working days).
+data_requests = Table(
+    "data_requests",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("question_id", ForeignKey("questions.id", ondelete="SET NULL")),
+    Column("kind", String(20), nullable=False),  # access | erasure
+    Column("channel", String(20), nullable=False),  # receipt | staff
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("due_on", Date, nullable=False),
+    Column("entered_by", String(100)),
+    Column("state", String(20), nullable=False),  # open | done | refused
+    Column("done_at", UTCDateTime),
+    Column("done_by", String(100)),
+    Column("note", Text),
+)
+
+# After the close (docs/recording.md): the jobs that finalise a session's recording (the portal
+# video, its HLS VOD, the chapters and pictures) and make the TV station's broadcast master. A job
+# a restart interrupted is found `running` with a stale lease and started again (stream/finalize).
+recording_jobs = Table(
+    "recording_jobs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("session_id", ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(20), nullable=False),  # finalize | master
+    Column("profile", String(40)),  # the master's station profile
+    Column("state", String(20), nullable=False),  # queued | running | done | failed
+    Column("progress", Float, nullable=False, default=0.0, server_default="0"),  # 0..1
+    Column("eta_seconds", Float),
+    Column("step", String(40)),  # what it is doing now (remux, vod, pictures, loudness, ...)
+    Column("message", Text),  # why it failed, or what it fell back to
+    Column("result", JSON),  # the paths it made, the report
+    Column("attempts", Integer, nullable=False, default=0, server_default="0"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("started_at", UTCDateTime),
+    Column("lease_until", UTCDateTime),
+    Column("finished_at", UTCDateTime),
+    Index("ix_recording_jobs_session", "session_id", "kind"),
+)
+
+# The publication on the portal (Điều 5.2, 10.2): the board's draft of the article and the
+# head's published snapshot of it. The public sees `published` only, never the draft; each
+# publish (the first, a correction, a written answer added later) is the head's.
+publications = Table(
+    "publications",
+    metadata,
+    Column("session_id", ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True),
+    Column("draft", JSON, nullable=False),  # the article as the board prepares it
+    Column("draft_updated_at", UTCDateTime, nullable=False),
+    Column("draft_updated_by", String(100), nullable=False),
+    Column("published", JSON),  # what the public sees: the draft as the head last published it
+    Column("first_published_at", UTCDateTime),
+    Column("published_at", UTCDateTime),  # the last publish: the page's "last updated"
+    Column("published_by", String(100)),
+    Column("version", Integer, nullable=False, default=0, server_default="0"),  # publishes so far
 )
 
 # The audit log: append-only (triggers refuse UPDATE and DELETE), each row chained to the one

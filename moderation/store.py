@@ -12,15 +12,16 @@ import asyncio
 import logging
 import os
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, event, false, insert, select, update
 from sqlalchemy.engine import Connection, Row, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 
-from . import audit
+from . import attachments, audit, followup
 from . import schema as s
 from .asker import Asker, AskerKind, NameShown
 from .board import end_live
@@ -30,7 +31,7 @@ from .interest import InterestCount, InterestMark, write_interests
 from .questions import PUBLIC_STATES, QuestionState, is_public
 from .receipts import new_receipt_key, normalize_receipt
 from .roles import CLI_ACTOR, Actor
-from .sessions import Session, SessionDraft, SessionState, check_transition
+from .sessions import Session, SessionDraft, SessionKind, SessionState, check_transition
 from .submission import IDEMPOTENCY_KEY, MAX_ID, Submission
 from .writer import BatchWriter
 
@@ -108,6 +109,18 @@ def _make_engine(url: str, *, writer: bool) -> AsyncEngine:
     return create_async_engine(url, pool_size=2 if writer else 8, pool_pre_ping=True, hide_parameters=True)
 
 
+def _make_probe_engine(url: str) -> AsyncEngine:
+    """A connection opened afresh for each health probe: a pooled one goes on working on a database
+    file that is gone (a lost mount, a moved data directory) while every new connection fails. SQLite
+    opens the file read-write without creating it, so a missing database is not replaced by an empty one."""
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() == "sqlite" and database and database != ":memory:" \
+            and not database.startswith("file:"):
+        parsed = parsed.set(database=f"file:{database}", query={**parsed.query, "mode": "rw", "uri": "true"})
+    return create_async_engine(parsed, poolclass=NullPool, hide_parameters=True)
+
+
 @dataclass
 class QuestionView:
     """A question as the store hands it out; the asker's identity only when asked for (staff)."""
@@ -141,7 +154,21 @@ class QuestionView:
     confirmed_by: str | None = None
     aired_at: datetime | None = None
     answered_at: datetime | None = None
+    # follow-up after the session (moderation/followup.py, moderation/deadlines.py)
+    entered_by: str | None = None
+    due_on: date | None = None
+    due_rule: str | None = None
+    due_from: date | None = None
+    due_extended_from: date | None = None
+    due_note: str | None = None
+    due_done_at: datetime | None = None
+    forwarded_at: datetime | None = None
+    forwarded_to: str | None = None
+    answer_by: str | None = None
+    answer_submitted_at: datetime | None = None
+    answer_return_note: str | None = None
     asker: Asker | None = None
+    attachments: Any = ()  # the answer's files, a tuple of moderation.attachments.Attachment, where read
 
     @property
     def public(self) -> bool:
@@ -166,18 +193,24 @@ class QuestionView:
             "merged_count": self.merged_count,
             # a written answer is public once the head approved it (that approval is the state)
             "answer": self.answer if self.state is QuestionState.ANSWERED_IN_WRITING else None,
+            # responder: its files (a PDF reply letter) with it, once approved
+            "attachments": ([a.public_dict() for a in self.attachments]
+                            if self.state is QuestionState.ANSWERED_IN_WRITING else []),
         }
 
 
 _OPTIONAL = ("updated_at", "display_text", "decline_note", "department", "answer", "queue_position", "merged_into", "forward_due",
-             "confirmed_by", "aired_at", "answered_at")
+             "confirmed_by", "aired_at", "answered_at", "entered_by", "due_on", "due_rule", "due_from", "due_extended_from",
+             "due_note", "due_done_at", "forwarded_at", "forwarded_to", "answer_by", "answer_submitted_at",
+             "answer_return_note")
 
 
 def _question(row: Row[Any]) -> QuestionView:
     m = row._mapping
     asker = None
     if "phone" in m:  # joined with askers (staff reads)
-        asker = Asker(AskerKind(m["asker_kind"]), m["name"], m["address"], m["phone"], NameShown(m["name_shown"]))
+        asker = Asker(AskerKind(m["asker_kind"]), m["name"], m["address"], m["phone"], NameShown(m["name_shown"]),
+                      m.get("email"))
     return QuestionView(
         id=m["id"],
         session_id=m["session_id"],
@@ -223,6 +256,8 @@ def _session(row: Row[Any]) -> Session:
         script_approved_by=row.script_approved_by,
         feed=row.feed,
         feed_url=row.feed_url,
+        kind=SessionKind(row.kind),
+        rule_set=row.rule_set,
     )
 
 
@@ -233,6 +268,7 @@ class Store:
             keep_sqlite_private(url)
         self.write_engine = _make_engine(url, writer=True)
         self.read_engine = _make_engine(url, writer=False)
+        self.probe_engine = _make_probe_engine(url)
         self.writer = BatchWriter(self.write_engine, sqlite_url=url if url.startswith("sqlite") else None)
 
     @classmethod
@@ -258,10 +294,13 @@ class Store:
         await self.writer.close()
         await self.write_engine.dispose()
         await self.read_engine.dispose()
+        await self.probe_engine.dispose()
 
     async def ping(self) -> None:
-        async with self.read_engine.connect() as conn:
-            await conn.exec_driver_sql("SELECT 1")
+        """Raises unless a new connection can be opened and read the schema (the health check)."""
+        async with self.probe_engine.connect() as conn:
+            await conn.exec_driver_sql("SELECT count(*) FROM sqlite_master" if self.url.startswith("sqlite")
+                                       else "SELECT 1")
 
     # -- sessions -----------------------------------------------------------------------------
 
@@ -280,6 +319,8 @@ class Store:
                     "starts_at": draft.starts_at,
                     "minutes": draft.minutes,
                     "fields": draft.fields,
+                    "kind": draft.kind,
+                    "rule_set": draft.rule_set,
                     "state": SessionState.DRAFT.value,
                     "receipt_key": new_receipt_key(),
                     "created_at": now,
@@ -287,7 +328,8 @@ class Store:
                 },
             )
             session_id = result.scalar_one()
-            await conn.run_sync(audit.append, actor, "session_create", now, session_id=session_id, title=draft.title)
+            await conn.run_sync(audit.append, actor, "session_create", now, session_id=session_id, title=draft.title,
+                                kind=draft.kind, rule_set=draft.rule_set)
         return await self.get_session(session_id)
 
     async def transition_session(self, session_id: int, target: SessionState, actor: Actor = CLI_ACTOR) -> Session:
@@ -295,13 +337,14 @@ class Store:
         question committed before it is kept and every one after it is refused."""
         async with self.write_engine.begin() as conn:
             now = datetime.now(UTC)  # taken under the write lock: pollers look back only seconds
-            q = select(s.sessions.c.state).where(s.sessions.c.id == session_id)
+            q = select(s.sessions.c.state, s.sessions.c.kind).where(s.sessions.c.id == session_id)
             if conn.dialect.name == "postgresql":
                 q = q.with_for_update()
-            current = (await conn.execute(q)).scalar_one_or_none()
-            if current is None:
+            found = (await conn.execute(q)).first()
+            if found is None:
                 raise NotFound("session_not_found", field="session_id")
-            check_transition(SessionState(current), target)
+            current = found.state
+            check_transition(SessionState(current), target, SessionKind(found.kind), actor.role)
             stamp = {
                 SessionState.ANNOUNCED: "announced_at",
                 SessionState.LIVE: "live_at",
@@ -315,6 +358,7 @@ class Store:
             )
             if target is SessionState.CLOSED:
                 await conn.run_sync(end_live, session_id, actor, now)
+                await conn.run_sync(followup.at_close, session_id, actor, now)
             await conn.run_sync(audit.append, actor, f"session_{target.value}", now, session_id=session_id,
                                 before=current, after=target.value)
         log.info("session %s is now %s", session_id, target.value)
@@ -373,9 +417,9 @@ class Store:
             raise NotFound("receipt_not_found", field="receipt")
         async with self.read_engine.connect() as conn:
             row = (await conn.execute(select(s.questions).where(s.questions.c.receipt == receipt))).first()
-        if row is None:
-            raise NotFound("receipt_not_found", field="receipt")
-        question = _question(row)
+            if row is None:
+                raise NotFound("receipt_not_found", field="receipt")
+            [question] = await attachments.load(conn, [_question(row)])  # responder: the answer's files
         return question, await self.get_session(question.session_id)
 
     async def public_questions(self, session_id: int) -> list[QuestionView]:
@@ -387,7 +431,7 @@ class Store:
                 .where(s.questions.c.held == false())
                 .order_by(s.questions.c.interest_count.desc(), s.questions.c.id)
             )
-            return [_question(r) for r in rows]
+            return await attachments.load(conn, [_question(r) for r in rows])  # responder: the answers' files
 
     async def questions_changed_since(self, since: datetime) -> list[QuestionView]:
         """Questions a moderator has moved since `since` (new, unscreened ones are left out: they
@@ -398,7 +442,7 @@ class Store:
                 .where(s.questions.c.updated_at >= since)
                 .where(s.questions.c.state != QuestionState.RECEIVED.value)
             )
-            return [_question(r) for r in rows]
+            return await attachments.load(conn, [_question(r) for r in rows])  # responder: the answers' files
 
     async def apply_action(self, question_id: int, action: str, *, version: int | None = None,
                            actor: Actor = CLI_ACTOR, **params: Any) -> QuestionView:
@@ -417,7 +461,7 @@ class Store:
         async with self.read_engine.connect() as conn:
             rows = await conn.execute(
                 select(s.questions, s.askers.c.name, s.askers.c.address, s.askers.c.phone, s.askers.c.name_shown,
-                       s.consent_records.c.consent_version, s.consent_records.c.accepted_at)
+                       s.askers.c.email, s.consent_records.c.consent_version, s.consent_records.c.accepted_at)
                 .join(s.askers, s.askers.c.question_id == s.questions.c.id)
                 .join(s.consent_records, s.consent_records.c.question_id == s.questions.c.id)
                 .where(s.questions.c.session_id == session_id)
@@ -425,9 +469,11 @@ class Store:
             )
             out = []
             for r in rows:
-                asker = Asker(AskerKind(r.asker_kind), r.name, r.address, r.phone, NameShown(r.name_shown)).full()
+                asker = Asker(AskerKind(r.asker_kind), r.name, r.address, r.phone, NameShown(r.name_shown),
+                              r.email).full()
                 if r.protected and not sees_protected:
                     asker.update(name="", address="", phone="")
+                    asker.pop("email", None)
                 out.append(
                     {
                         "question_id": r.id,
@@ -446,6 +492,10 @@ class Store:
                         "channel": r.channel,
                         "consent_version": r.consent_version,
                         "idempotency_key": r.idempotency_key,
+                        # the register's "cán bộ tiếp nhận" (Điều 8.2): the officer who entered a question
+                        # received by phone, e-mail, letter or in person, else the one who accepted it
+                        "entered_by": r.entered_by,
+                        "received_by": r.entered_by or r.confirmed_by,
                     }
                 )
             return out

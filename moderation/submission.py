@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, TypeVar
 
-from .asker import Asker, AskerKind, NameShown, normalize_phone
+from .asker import EMAIL_MAX, Asker, AskerKind, NameShown, normalize_email, normalize_phone
 from .consent import CONSENT_TEXTS, CURRENT_CONSENT
 from .errors import DomainError, Problems, TooLarge, ValidationError
 from .text import clean_line, clean_text
@@ -40,6 +40,10 @@ class Submission:
     # Set when the sender is blocked (moderation/blocks.py): the writer answers with it instead of
     # storing the question, unless the key is a resend of one already stored, which keeps its receipt.
     refusal: DomainError | None = None
+    # Entered by an officer for a question received by phone, e-mail, letter or in person: the
+    # register's "ký xác nhận của cán bộ tiếp nhận" (Điều 8.2), and whom the consent was given to.
+    officer: str | None = None
+    officer_role: str | None = None  # the officer's role, for the audit entry of the entry (officer intake)
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Submissions cross to the writer process by the hundred per batch: plain strings pickle
@@ -47,13 +51,16 @@ class Submission:
         a = self.asker
         return (_rebuild, (self.session_id, self.idempotency_key, a.kind.value, a.name, a.address, a.phone,
                            a.name_shown.value, self.field, self.text, self.consent_version, self.channel,
-                           self.viewer_hash, self.address_hash, self.refusal))
+                           self.viewer_hash, self.address_hash, self.refusal, a.email, self.officer,
+                           self.officer_role))
 
     @property
     def content_hash(self) -> str:
         """Fingerprint of what the asker sent, to tell a resend from a reused key."""
         a = self.asker
-        parts = (a.kind.value, a.name, a.address, a.phone, self.field or "", self.text)
+        parts: tuple[str, ...] = (a.kind.value, a.name, a.address, a.phone, self.field or "", self.text)
+        if a.email:  # only when given, so the hashes of questions stored before e-mail existed still match
+            parts += (a.email,)
         return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
@@ -66,10 +73,11 @@ Choice = TypeVar("Choice", bound=Enum)
 
 def _rebuild(session_id: int, key: str, kind: str, name: str, address: str, phone: str, name_shown: str,
              field: str | None, text: str, consent_version: str, channel: str, viewer_hash: str | None = None,
-             address_hash: str | None = None, refusal: DomainError | None = None) -> Submission:
-    asker = Asker(_KINDS[kind], name, address, phone, _SHOWN[name_shown])
+             address_hash: str | None = None, refusal: DomainError | None = None, email: str | None = None,
+             officer: str | None = None, officer_role: str | None = None) -> Submission:
+    asker = Asker(_KINDS[kind], name, address, phone, _SHOWN[name_shown], email)
     return Submission(session_id, key, asker, field, text, consent_version, channel, viewer_hash, address_hash,
-                      refusal)
+                      refusal, officer, officer_role)
 
 
 def _choice(members: dict[Any, Choice], enum: type[Choice], raw: Any, default: Choice, field: str,
@@ -179,6 +187,16 @@ def parse_submission(payload: Any, *, channel: str, session_fields: list[str] | 
         problems.add("required_phone", "asker.phone")
     elif phone is None:
         problems.add("bad_phone", "asker.phone")
+    # -- notify: the optional e-mail the asker is told of the follow-up at --
+    raw_email = raw_asker.get("email")
+    email: str | None = None
+    if raw_email not in (None, ""):
+        text_email = clean_line(_str(raw_email))
+        if len(text_email) > EMAIL_MAX:
+            problems.add("notify_email_too_long", "asker.email", max=EMAIL_MAX)
+        elif (email := normalize_email(text_email)) is None:
+            problems.add("notify_bad_email", "asker.email")
+    # -- end notify --
 
     field_value = payload.get("field")
     field: str | None = None
@@ -211,7 +229,7 @@ def parse_submission(payload: Any, *, channel: str, session_fields: list[str] | 
     return Submission(
         session_id=session_id,
         idempotency_key=key,
-        asker=Asker(kind=kind, name=name, address=address, phone=phone or "", name_shown=name_shown),
+        asker=Asker(kind=kind, name=name, address=address, phone=phone or "", name_shown=name_shown, email=email),
         field=field,
         text=text,
         consent_version=consent_version,

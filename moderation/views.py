@@ -73,6 +73,16 @@ def staff_view(question: QuestionView, session: Session, viewer: Actor, *, flags
         "channel": None if hidden else question.channel,
         "confirmed_by": question.confirmed_by,
         "asker": masked_asker(question, viewer.sees_protected),
+        # -- responder: the follow-up on the card (deadline, forwarding, the answer's way to the head)
+        "due_on": _iso(question.due_on),
+        "due_rule": question.due_rule,
+        "due_done_at": _iso(question.due_done_at),
+        "forwarded_to": question.forwarded_to,
+        "answer_by": question.answer_by,
+        "answer_submitted_at": _iso(question.answer_submitted_at),
+        "answer_return_note": question.answer_return_note,
+        "attachments": len(question.attachments),
+        # -- end responder
         "actions": wf.allowed_actions(viewer, f),
         "withheld": wf.withheld_actions(viewer, f),
     }

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from .errors import Forbidden, InvalidTransition, ValidationError
@@ -38,6 +38,9 @@ class Facts:
     session: SessionState
     department: str | None
     answered: bool  # an answer is attached
+    forwarded: bool = False  # outside the chair's remit and already sent on to the competent unit
+    due: bool = False  # a follow-up deadline runs (set, not yet met)
+    forum: bool = False  # the standing forum: no live hour, so nothing is queued or aired
 
     @property
     def session_over(self) -> bool:
@@ -62,7 +65,10 @@ def facts(question: Any, session: Any) -> Facts:
     return Facts(state=S(question.state), held=bool(question.held),
                  late=approved is not None and question.received_at >= approved,
                  protected=bool(question.protected), session=SessionState(session.state),
-                 department=question.department, answered=bool(question.answer))
+                 department=question.department, answered=bool(question.answer),
+                 forwarded=getattr(question, "forwarded_at", None) is not None,
+                 due=getattr(question, "due_on", None) is not None and getattr(question, "due_done_at", None) is None,
+                 forum=str(getattr(session, "kind", "dialogue")) == "forum")
 
 
 # -- guards: each returns the reason it refuses (an i18n key), or None ----------------------------
@@ -86,6 +92,18 @@ def session_running(f: Facts, actor: Actor) -> str | None:
     return "question_session_over" if f.session_over else None
 
 
+def live_hour(f: Facts, actor: Actor) -> str | None:
+    return "forum_no_live" if f.forum else None
+
+
+def not_forwarded(f: Facts, actor: Actor) -> str | None:
+    return "already_forwarded" if f.forwarded else None
+
+
+def due_running(f: Facts, actor: Actor) -> str | None:
+    return None if f.due else "no_deadline"
+
+
 def head_on_air(f: Facts, actor: Actor) -> str | None:
     """A change the head must approve cannot be made to what is on air: it would reach the screen first."""
     if f.state is S.ON_AIR and f.needs_head and actor.role is not Role.HEAD:
@@ -98,7 +116,10 @@ GUARD_TEXT: dict[Guard, str] = {
     held: "held",
     answered: "has an answer",
     session_running: "session not closed",
+    live_hour: "not a forum",
     head_on_air: "on air: head only if late or closed",
+    not_forwarded: "not yet sent on",
+    due_running: "a deadline runs",
 }
 
 
@@ -149,21 +170,32 @@ ACTIONS: dict[str, Move] = {
     "classify": Move(NOT_MERGED, EDITORS, "field", "`field` (one of the session's, or null)",
                      holds=closed_needs_head),
     "route": Move(SCREENED, EDITORS, "routed", "`department`"),
+    "draft_answer": Move(frozenset({S.ACCEPTED, S.ROUTED}), EDITORS | {Role.RESPONDER},
+                         "the answer saved as a draft, not submitted (state unchanged); responders: own department",
+                         "`answer`"),
     "answer": Move(SCREENED | {S.QUEUED}, EDITORS | {Role.RESPONDER},
-                   "prepared (queued stays queued), answer attached; responders: own department only", "`answer`",
+                   "prepared (queued stays queued), answer attached and submitted to the head; responders: own "
+                   "department only", "`answer`",
                    holds=answer_needs_head),
-    "approve_answer": Move(frozenset({S.PREPARED}), HEAD, "answered_in_writing (the answer is public)",
+    "approve_answer": Move(frozenset({S.PREPARED}), HEAD, "answered_in_writing (the answer is public; the "
+                           "deadline met or missed on the record; the asker is told)",
                            guards=(answered,)),
+    "return_answer": Move(frozenset({S.PREPARED}), HEAD, "back to routed (accepted without a department) with "
+                          "the head's note; the draft is kept", "`note`", guards=(answered,)),
+    "forward": Move(frozenset({S.FORWARDED}), EDITORS, "sent on to the competent unit (the forwarding deadline "
+                    "met or missed on the record; the asker is told)", "`unit`", guards=(not_forwarded,)),
+    "extend": Move(NOT_MERGED, HEAD, "the deadline moves to a later `due`; the asker is told the new date and "
+                   "`note`", "`due` (ISO date), `note`", guards=(due_running,)),
     "merge": Move(frozenset({S.RECEIVED}) | SCREENED, EDITORS,
                   "merged into `into`; its askers and interest are counted there", "`into` (question id)"),
     "star": Move(frozenset(S), EDITORS, "starred flag", "`starred` (bool)"),
-    "queue": Move(SCREENED, EDITORS, "queued (end of the queue)", guards=(not_held, session_running)),
+    "queue": Move(SCREENED, EDITORS, "queued (end of the queue)", guards=(live_hour, not_held, session_running)),
     "unqueue": Move(frozenset({S.QUEUED}), EDITORS, "back to accepted / routed / prepared"),
     "reorder": Move(frozenset({S.QUEUED}), EDITORS, "moves within the live queue", "`position` (0-based)"),
     "air": Move(SCREENED | {S.QUEUED}, EDITORS, "on_air (one at a time per session)",
-                guards=(not_held, session_running)),
+                guards=(live_hour, not_held, session_running)),
     "done": Move(frozenset({S.ON_AIR}), EDITORS | {Role.CHAIR}, "answered_live (its time in the recording kept)"),
-    "requeue": Move(frozenset({S.ON_AIR}), EDITORS, "queued, at the top", guards=(session_running,)),
+    "requeue": Move(frozenset({S.ON_AIR}), EDITORS, "queued, at the top", guards=(live_hour, session_running)),
     "approve": Move(frozenset(S) - {S.RECEIVED, S.MERGED, S.DECLINED, S.FORWARDED}, HEAD,
                     "no longer held: public", guards=(held,)),
 }
@@ -175,6 +207,8 @@ SESSION_ACTIONS: dict[str, frozenset[Role]] = {
     "start": frozenset({Role.ADMIN, Role.HEAD}),
     "close": frozenset({Role.ADMIN, Role.HEAD}),
     "publish": HEAD,  # the head's final review before anything is posted (Điều 10.2)
+    # Hà Nam: the conclusions notice is issued; the units' 10 working days count from it
+    "notice": frozenset({Role.ADMIN, Role.HEAD}),
 }
 
 
@@ -239,7 +273,8 @@ def withheld_actions(actor: Actor, f: Facts) -> dict[str, str]:
     for action, move in ACTIONS.items():
         refusal = _refusal(action, move, actor, f)
         if isinstance(refusal, InvalidTransition) and refusal.reason not in ("question_transition", "protected_matter",
-                                                                              "not_held"):
+                                                                              "not_held", "no_deadline",
+                                                                              "already_forwarded", "forum_no_live"):
             out[action] = refusal.reason
     return out
 
@@ -398,6 +433,38 @@ def reveal_reason(raw: Any) -> str:
     if not 5 <= len(reason) <= 300:
         raise ValidationError("reason_required", field="reason")
     return reason
+
+
+def unit_name(params: dict[str, Any]) -> str:
+    raw = params.get("unit")
+    name = clean_line(raw) if isinstance(raw, str) else ""
+    if not 2 <= len(name) <= 200:
+        raise ValidationError("bad_unit", field="unit")
+    return name
+
+
+def return_note(params: dict[str, Any]) -> str:
+    raw = params.get("note")
+    note = clean_text(raw) if isinstance(raw, str) else ""
+    if not 5 <= len(note) <= MAX_TEXT:
+        raise ValidationError("bad_return_note", field="note", max=MAX_TEXT)
+    return note
+
+
+def extension(params: dict[str, Any], current: date | None) -> tuple[date, str]:
+    """A later last day (ISO date) and the reason the asker is told."""
+    raw = params.get("due")
+    try:
+        new = date.fromisoformat(raw) if isinstance(raw, str) and len(raw) == 10 else None
+    except ValueError:
+        new = None
+    if new is None or (current is not None and new <= current):
+        raise ValidationError("bad_extension", field="due", current=current.isoformat() if current else "")
+    note = params.get("note")
+    text = clean_text(note) if isinstance(note, str) else ""
+    if not 5 <= len(text) <= MAX_TEXT:
+        raise ValidationError("bad_extension_note", field="note", max=MAX_TEXT)
+    return new, text
 
 
 def write_docs(path: str = "docs/moderation.md") -> None:

@@ -21,25 +21,16 @@ from .api import request_lang
 from .auth import STAFF_COOKIE
 from .errors import HTTP_STATUS
 from .i18n import message
-from .keys import accounts_key, settings_key, staff_csrf_key, staff_namespaces_key
+from .keys import accounts_key, settings_key, staff_namespaces_key
 from .moderator import StaffNamespace
 from .security import client_ip
-from .staff_pages import signed_in, staff_render
+from .staff_pages import posted_form, signed_in, staff_render
 
 routes = web.RouteTableDef()
 ADMINS = frozenset({Role.ADMIN})
 EVERY_ROLE = MODERATOR_NAMESPACE | CHAIR_NAMESPACE
 # what the administrator may do to an account; each is confirmed first
 USER_ACTIONS = ("disable", "enable", "signout", "password")
-
-
-async def _form(request: web.Request, roles: frozenset[Role]) -> tuple[Actor, Any]:
-    """The signed-in staff member posting a form, after its CSRF token is checked."""
-    actor = await signed_in(request, roles)
-    form = await request.post()
-    if not request.app[staff_csrf_key].check(request.cookies.get(STAFF_COOKIE, ""), form.get("csrf")):
-        raise web.HTTPForbidden(text=message("csrf", request_lang(request)))
-    return actor, form
 
 
 def _error(err: DomainError, request: web.Request) -> tuple[str, int]:
@@ -68,7 +59,7 @@ async def user_action(request: web.Request) -> web.Response:
     action = request.match_info["action"]
     if action not in USER_ACTIONS:
         raise web.HTTPNotFound()
-    actor, form = await _form(request, ADMINS)
+    actor, form = await posted_form(request, ADMINS)
     name = str(form.get("name", ""))
     if form.get("confirmed") != "yes":
         # no script ran to ask: ask on a page (the form again, with confirmed=yes)
@@ -101,7 +92,7 @@ async def password_page(request: web.Request) -> web.Response:
 
 @routes.post("/staff/password")
 async def change_password(request: web.Request) -> web.Response:
-    actor, form = await _form(request, EVERY_ROLE)
+    actor, form = await posted_form(request, EVERY_ROLE)
     lang = request_lang(request)
     new = str(form.get("new_password", ""))
     if new != form.get("new_password_again"):

@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from moderation import deadlines
 from moderation.consent import Channel
 from moderation.errors import DomainError, NotFound, TooLarge, ValidationError
 from moderation.sessions import Session
@@ -16,6 +17,7 @@ from moderation.submission import MAX_ID, MAX_PAYLOAD_BYTES
 from .errors import HTTP_STATUS, error_body
 from .i18n import LANGS, lang_of, message
 from .keys import intake_key, settings_key, store_key, viewer_ids_key, watch_key
+from .officer_intake import entering_officer, officer_ack
 from .security import VIEWER_COOKIE, client_ip, origin_allowed
 
 routes = web.RouteTableDef()
@@ -193,6 +195,17 @@ async def submit_question(request: web.Request) -> web.Response:
         if str(body_id) != request.match_info["session_id"]:
             raise ValidationError("bad_session_id", field="session_id")
     intake, ip = request.app[intake_key], client_ip(request, trusted)
+    # -- officer intake (server/officer_intake.py): with `channel`, a board member enters a question
+    # received by phone, e-mail, letter or in person; without it, the request is a viewer's.
+    officer = await entering_officer(request, payload)
+    if officer is not None:
+        channel = str(payload["channel"])
+        ack = await intake.submit(payload, channel=channel, client_ip=ip, connection=None,
+                                  lang=request_lang(request), officer=officer)
+        if ack["ok"]:
+            return json_response(await officer_ack(request, ack, officer, channel), status=201)
+        return json_response(ack, status=HTTP_STATUS.get(ack["error"]["code"], 400))
+    # -- end officer intake
     ack = await intake.submit(
         payload, channel=Channel.API, client_ip=ip, connection=None, lang=request_lang(request),
         sender=intake.sender(request.app[viewer_ids_key].verify(request.cookies.get(VIEWER_COOKIE)), ip),
@@ -222,7 +235,14 @@ def receipt_body(question: Any, session: Any) -> dict[str, Any]:
         "decline_note": question.decline_note,  # the reason in words, when the board gave one
         # outside the chair's remit: when the competent unit must have it (3 days, Điều 10.4)
         "forward_due": question.forward_due.isoformat() if question.forward_due else None,
+        # the next step the asker can expect: its last day (ISO date, ending 24:00 Vietnam time) and the
+        # rule it comes from (moderation/deadlines.py RULES); null when nothing is pending
+        "due": question.due_on.isoformat() if question.due_on and not question.due_done_at else None,
+        "due_rule": question.due_rule if question.due_on and not question.due_done_at else None,
+        "due_met": deadlines.met(question),
+        "forwarded_to": question.forwarded_to,
         "answer": question.public_dict()["answer"],  # a written answer, once the head approved it
+        "attachments": question.public_dict()["attachments"],  # responder: its files, once approved
         "received_at": question.received_at.isoformat(),
         "interest_count": question.interest_count,
     }

@@ -22,10 +22,14 @@ from moderation.store import Store
 from stream import capabilities
 
 from . import api, blocks_api, staff_api
+from .answer_pages import setup_answer_pages
 from .auth import StaffCsrf
 from .board_feed import BoardFeed
+from .calendar_pages import setup_calendar_pages
 from .config import Settings
 from .errors import quiet_malformed_http
+from .forum_pages import setup_forum
+from .hls_origin import setup_hls_origin
 from .intake import Intake
 from .keys import (
     accounts_key,
@@ -43,7 +47,13 @@ from .keys import (
 )
 from .media import Media
 from .moderator import ChairNamespace, ModeratorNamespace, StaffNamespace
+from .notify_pages import setup_notify
+from .officer_intake_pages import setup_officer_intake
 from .pages import setup_pages
+from .privacy_tasks import setup_privacy
+from .publication_pages import setup_publication
+from .recording_api import setup_recording
+from .report_pages import routes as report_routes
 from .security import origin_allowed
 from .session_watch import SessionWatch, room
 from .socket_limits import GuardedServer, OutboxLimits
@@ -135,13 +145,23 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(staff_api.routes)
     app.add_routes(blocks_api.routes)
     setup_pages(app, settings.secret_key)
+    setup_forum(app)  # the standing forum's pages: /forum (and /s/{id} of a forum, through pages.py)
     app[staff_csrf_key] = StaffCsrf(settings.secret_key)
     setup_staff(app)
+    setup_officer_intake(app)  # questions received by phone, e-mail, letter or in person
+    setup_calendar_pages(app)  # the working-day calendar and the deadline lists
+    setup_answer_pages(app)  # the departments' answers, the head's approvals, the answers' files
+    app.add_routes(report_routes)  # reports for a period: /staff/reports and /api/v1/staff/reports
     if settings.media:
         capabilities.require()  # a clear message at start-up, not a worker that dies in a loop
     setup_stream(app)
+    setup_hls_origin(app)  # /live/...: the HLS playlists and media files
     app.router.add_static("/static/", STATIC_DIR, append_version=True)
     app.cleanup_ctx.append(_store_ctx)
+    setup_privacy(app)  # privacy: /q/{receipt}/privacy, /staff/privacy and the daily retention job (after the store)
+    setup_notify(app)  # notify: /staff/outbox and the sender loop (after the store opens, before it closes)
+    setup_recording(app)  # the recording's status and its finalising/master jobs (after the store opens)
+    setup_publication(app)  # the portal publication: the board's draft, the head's publish, the public archive
     # Disconnect Socket.IO clients as shutdown begins: aiohttp would otherwise wait for their open
     # websockets (tens of seconds) before cleanup runs. Queued writes still finish in cleanup.
     app.on_shutdown.append(_disconnect_clients)
@@ -215,10 +235,24 @@ def _media(settings: Settings, sio: socketio.AsyncServer) -> Media:
 
     args = ["--width", str(settings.video_width), "--height", str(settings.video_height),
             "--bitrate", str(settings.video_bitrate), "--dvr-segments", str(settings.hls_dvr_minutes * 60),
+            "--ladder", settings.video_ladder, "--nice", str(settings.media_worker_nice),
             "--log-level", settings.log_level, "--max-viewers", str(settings.whep_max_viewers),
             "--connect-seconds", str(settings.whep_connect_seconds),
+            *(["--ice-public-ip", settings.ice_public_ip] if settings.ice_public_ip else []),
+            *(["--ice-stun", settings.ice_stun_url] if settings.ice_stun_url else []),
+            *(arg for url in settings.ice_turn_urls for arg in ("--ice-turn", url)),
+            *(["--ice-turn-username", settings.ice_turn_username] if settings.ice_turn_username else []),
+            *([] if settings.ice_loopback else ["--no-ice-loopback"]),
             *(arg for entry in settings.feed_allowed_networks for arg in ("--feed-allow", entry))]
-    return Media(settings.data_dir, args, announce)
+    if settings.recording:
+        args += ["--recordings", str(settings.recordings_path.resolve()),
+                 "--recording-start-mb", str(settings.recording_start_free_mb),
+                 "--recording-warn-mb", str(settings.recording_warn_free_mb),
+                 "--recording-floor-mb", str(settings.recording_floor_free_mb)]
+        if settings.recording_fsync:
+            args.append("--recording-fsync")
+    # the TURN credential by environment: a command line is visible to every user of the machine
+    return Media(settings.data_dir, args, announce, {"DOITHOAI_ICE_TURN_CREDENTIAL": settings.ice_turn_credential})
 
 
 def _safe_url(url: str) -> str:

@@ -21,14 +21,16 @@ from moderation import audit
 from moderation.accounts import Accounts
 from moderation.blocks import DEFAULT_KINDS, DURATIONS, KINDS, Scope, SenderBlocks, SenderKey
 from moderation.board import Board
+from moderation.deadlines import RULE_SETS
 from moderation.errors import DomainError, ValidationError
 from moderation.questions import DeclineReason
 from moderation.register import copy_register, write_private
 from moderation.roles import CLI_ACTOR, ROLES, Actor
-from moderation.sessions import DEFAULT_FIELDS, SessionDraft
+from moderation.sessions import DEFAULT_FIELDS, SessionDraft, SessionKind
 from moderation.store import Store
 from stream.feed_policy import FeedPolicy
 
+from . import privacy_cli, recording_cli
 from .config import Settings, load_settings
 from .i18n import message
 from .stream_api import StreamTokens
@@ -101,15 +103,24 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--chair-position", default="")
     create.add_argument("--place", default="")
     create.add_argument("--description", default="")
-    create.add_argument("--start", required=True, help="ISO 8601 with a timezone, e.g. 2026-12-15T09:00:00+07:00")
-    create.add_argument("--minutes", type=int, required=True, help="planned length, 90 to 120")
+    create.add_argument("--start", help="ISO 8601 with a timezone, e.g. 2026-12-15T09:00:00+07:00 "
+                        "(a dialogue: required; a forum: the day it opens, default now)")
+    create.add_argument("--minutes", type=int, help="planned length, 90 to 120 (a dialogue: required; a forum: none)")
     create.add_argument("--field", action="append", dest="fields", help="a field (lĩnh vực); repeat for several")
+    # -- forum (issue 13): the kind and its rules; a forum is opened with `announce` and never goes live
+    create.add_argument("--kind", choices=[k.value for k in SessionKind], default=SessionKind.DIALOGUE.value,
+                        help="dialogue: a live session; forum: the standing 'Trao đổi và tháo gỡ' (no video, no close)")
+    create.add_argument("--rule-set", choices=list(RULE_SETS),
+                        help="the follow-up deadlines' rules (default: hai_phong; a forum: hue_forum)")
+    # -- end forum
     _store_options(create)
-    for verb in ("announce", "start", "close", "publish", "show"):
-        p = session.add_parser(verb, help=f"{verb} a session")
+    for verb in ("announce", "start", "close", "publish", "notice", "show"):
+        p = session.add_parser(verb, help="Hà Nam: the conclusions notice is issued (the units' clock starts)"
+                               if verb == "notice" else f"{verb} a session")
         p.add_argument("id", type=int)
         if verb != "show":
-            _acting_as(p, "publish: the head of the board, whose final review it is" if verb == "publish" else "")
+            _acting_as(p, "publish: the head of the board, whose final review it is" if verb in ("publish", "notice")
+                       else "")
         _store_options(p)
     lst = session.add_parser("list", help="list sessions")
     _store_options(lst)
@@ -128,13 +139,20 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--output", type=Path, help="a file, readable by its owner only (default: standard output)")
     _acting_as(export, "--include-protected then needs the head")
     _store_options(export)
-    for verb in ("accept", "decline"):
-        p = questions.add_parser(verb, help=f"{verb} a question")
+    for verb in ("accept", "decline", "forward", "extend"):
+        p = questions.add_parser(verb, help={"forward": "record that a forwarded question was sent on to --unit",
+                                             "extend": "move a follow-up deadline to --due (the head; the asker is "
+                                                       "told --note)"}.get(verb, f"{verb} a question"))
         p.add_argument("question_id", type=int)
         if verb == "decline":
             p.add_argument("--reason", required=True, choices=[r.value for r in DeclineReason])
             p.add_argument("--note", help="the reason in words, for the asker (required for will_not_answer)")
-        _acting_as(p, "")
+        elif verb == "forward":
+            p.add_argument("--unit", required=True, help="the competent agency it was sent to")
+        elif verb == "extend":
+            p.add_argument("--due", required=True, help="the new last day, YYYY-MM-DD")
+            p.add_argument("--note", required=True, help="why, in words the asker is told")
+        _acting_as(p, "extend: the head of the board" if verb == "extend" else "")
         _store_options(p)
 
     audit_cmd = sub.add_parser("audit", help="the audit log").add_subparsers(dest="audit_command", required=True)
@@ -166,6 +184,9 @@ def build_parser() -> argparse.ArgumentParser:
     _acting_as(lift, "")
     _store_options(lift)
 
+    privacy_cli.add_parser(sub, _store_options, _acting_as)  # privacy: `doithoai privacy …` (server/privacy_cli.py)
+    recording_cli.add_parser(sub, _store_options)  # `doithoai recording …` (server/recording_cli.py)
+
     db = sub.add_parser("db", help="the store").add_subparsers(dest="db_command", required=True)
     _store_options(db.add_parser("upgrade", help="apply migrations (serve does this by itself)"))
 
@@ -183,6 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "listed in feed_allowed_networks)")
     which.add_argument("--none", action="store_const", const="none", dest="feed", help="no live video")
     _store_options(source)
+    _calendar_parsers(sub)  # calendar, deadlines: the block below
+    _notify_parsers(sub)  # notify, department: the notify block below
+    _report_parsers(sub)  # report: the reports block below
     return parser
 
 
@@ -234,10 +258,21 @@ async def _command(args: argparse.Namespace, settings: Settings) -> None:
             await _questions_command(args, store)
         elif args.command == "block":
             await _block_command(args, store, settings)
+        elif args.command == "privacy":  # privacy (server/privacy_cli.py)
+            await privacy_cli.run(args, store, lambda: _actor(args, store), _emit)
+        elif args.command == "recording":  # the recording after the close (server/recording_cli.py)
+            if await recording_cli.run(args, store, settings, _emit):
+                raise SystemExit(1)
         elif args.command == "db":
             _emit({"ok": True})
         elif args.command == "stream":
             await _stream_command(args, store, settings)
+        elif args.command in ("calendar", "deadlines"):
+            await _calendar_command(args, store)  # the block below
+        elif args.command in ("notify", "department"):
+            await _notify_command(args, store, settings)  # the notify block below
+        elif args.command == "report":
+            await _report_command(args, store)  # the reports block below
 
     await _with_store(settings, run)
 
@@ -306,8 +341,8 @@ async def _session_command(args: argparse.Namespace, store: Store) -> None:
     if verb == "create":
         draft = SessionDraft(
             title=args.title, chair_name=args.chair, chair_position=args.chair_position, place=args.place,
-            description=args.description, starts_at=_parse_start(args.start), minutes=args.minutes,
-            fields=args.fields or list(DEFAULT_FIELDS),
+            description=args.description, starts_at=_parse_start(args.start) if args.start else None,
+            minutes=args.minutes, fields=args.fields or list(DEFAULT_FIELDS), kind=args.kind, rule_set=args.rule_set,
         )
         _emit((await store.create_session(draft)).staff_dict())
     elif verb == "list":
@@ -317,7 +352,8 @@ async def _session_command(args: argparse.Namespace, store: Store) -> None:
         _emit((await store.get_session(args.id)).staff_dict())
     else:
         # the same rules as the console's: publishing is the head's alone (`--as` a head)
-        _emit((await Board(store).session_action(args.id, verb, await _actor(args, store))).staff_dict())
+        board = Board(store, settings_from(args).recordings_path)  # publish: the article's video, if made
+        _emit((await board.session_action(args.id, verb, await _actor(args, store))).staff_dict())
 
 
 async def _block_command(args: argparse.Namespace, store: Store, settings: Settings) -> None:
@@ -367,9 +403,165 @@ async def _questions_command(args: argparse.Namespace, store: Store) -> None:
             sys.stdout.buffer.write(copy.body)
             sys.stdout.buffer.flush()
     else:
-        params = {"reason": args.reason, "note": args.note} if verb == "decline" else {}
+        params = ({"reason": args.reason, "note": args.note} if verb == "decline" else
+                  {"unit": args.unit} if verb == "forward" else
+                  {"due": args.due, "note": args.note} if verb == "extend" else {})
         question = await store.apply_action(args.question_id, verb, actor=await _actor(args, store), **params)
         _emit({"id": question.id, "state": question.state.value, "version": question.version})
+
+
+# ---- calendar and deadlines (the working-day calendar's overrides, the deadline lists) ----
+
+
+def _calendar_parsers(sub: Any) -> None:
+    cal = sub.add_parser("calendar", help="the working-day calendar: holidays and the admins' overrides").add_subparsers(
+        dest="calendar_command", required=True)
+    show_year = cal.add_parser("show", help="a year's holidays, days off in lieu, swaps and overrides, as JSON")
+    show_year.add_argument("year")
+    show_year.add_argument("--lang", choices=["vi", "en"], default="vi", help="the holidays' names (default vi)")
+    _store_options(show_year)
+    add_day = cal.add_parser("add", help="add an override: a day worked or off, with why (admin; audited)")
+    add_day.add_argument("day", metavar="DATE", help="YYYY-MM-DD")
+    kind = add_day.add_mutually_exclusive_group(required=True)
+    kind.add_argument("--working", action="store_const", const="working", dest="kind", help="worked (a swap)")
+    kind.add_argument("--off", action="store_const", const="off", dest="kind", help="a day off")
+    add_day.add_argument("--note", required=True, help="why: the decision's number, say (at most 200 characters)")
+    _acting_as(add_day, "an admin")
+    _store_options(add_day)
+    remove_day = cal.add_parser("remove", help="remove a day's override (admin; audited)")
+    remove_day.add_argument("day", metavar="DATE", help="YYYY-MM-DD")
+    _acting_as(remove_day, "an admin")
+    _store_options(remove_day)
+    due = sub.add_parser("deadlines", help="the follow-up deadline lists as JSON (docs/moderation.md)")
+    due.add_argument("--session", help="one session's (its id)")
+    due.add_argument("--department", help="one unit's (routed or forwarded to it)")
+    due.add_argument("--status", default="all",
+                     help="due_soon, overdue, pending, met, missed, open, done or all (default)")
+    due.add_argument("--as-of", dest="as_of", help="as of this moment (ISO 8601; no offset: Vietnam time)")
+    due.add_argument("--soon", help="working days counted as due soon (default 2)")
+    _acting_as(due, "a responder sees their department's only")
+    _store_options(due)
+
+
+async def _calendar_command(args: argparse.Namespace, store: Store) -> None:
+    from moderation.calendar_store import CalendarStore, parse_year
+    from moderation.due_lists import DueLists
+
+    if args.command == "deadlines":
+        report = await DueLists(store).report(await _actor(args, store), session=args.session,
+                                              department=args.department, status=args.status, as_of=args.as_of,
+                                              soon=args.soon)
+        _emit(report.as_dict())
+        return
+    calendar = CalendarStore(store)
+    verb = args.calendar_command
+    if verb == "show":
+        year = parse_year(args.year)
+        _emit({"year": year, "days": [d.as_dict() for d in await calendar.year(year, args.lang)],
+               "overrides": [o.as_dict() for o in await calendar.overrides(year)]})
+    elif verb == "add":
+        _emit((await calendar.add(args.day, args.kind, args.note, await _actor(args, store))).as_dict())
+    else:
+        _emit((await calendar.remove(args.day, await _actor(args, store))).as_dict())
+
+
+# ---- end of calendar and deadlines ----
+
+
+# ---- notify: the notification sender and the departments' e-mail addresses ----
+
+
+def _notify_parsers(sub: Any) -> None:
+    notify = sub.add_parser("notify", help="the notification outbox (docs/api.md)").add_subparsers(
+        dest="notify_command", required=True)
+    once = notify.add_parser("run-once", help="send what is due (and write the departments' reminders) once; "
+                             "prints the round as JSON")
+    once.add_argument("--as-of", dest="as_of", help="as of this moment (ISO 8601; no offset: Vietnam time)")
+    once.add_argument("--no-reminders", action="store_true", help="send only; write no reminders")
+    _store_options(once)
+    _store_options(notify.add_parser("status", help="the outbox's counts by state and channel, as JSON"))
+    dept = sub.add_parser("department", help="the departments and their official e-mail").add_subparsers(
+        dest="department_command", required=True)
+    set_dept = dept.add_parser("set", help="add a department or set its e-mail (head or admin; audited)")
+    set_dept.add_argument("name", metavar="NAME")
+    set_dept.add_argument("--email", required=True, help="the official address routings and reminders go to "
+                          "('' clears it)")
+    _acting_as(set_dept, "a head or an admin")
+    _store_options(set_dept)
+    _store_options(dept.add_parser("list", help="every department with its e-mail, as JSON lines"))
+
+
+async def _notify_command(args: argparse.Namespace, store: Store, settings: Settings) -> None:
+    from moderation.calendar import VIETNAM, parse_moment
+    from notify import reminders, status
+    from notify.sender import Sender
+
+    if args.command == "department":
+        if args.department_command == "list":
+            async with store.read_engine.connect() as conn:
+                for row in await conn.run_sync(reminders.list_departments):
+                    _emit(row)
+            return
+        actor = await _actor(args, store)
+        async with store.write_engine.begin() as conn:
+            _emit(await conn.run_sync(reminders.set_department_email, args.name, args.email or None, actor,
+                                      datetime.now(VIETNAM)))
+        return
+    if args.notify_command == "status":
+        async with store.read_engine.connect() as conn:
+            _emit(await conn.run_sync(status.counts))
+        return
+    clock: Callable[[], datetime] | None = None
+    if args.as_of:
+        as_of = parse_moment(args.as_of, "notify_bad_as_of")
+
+        def clock() -> datetime:
+            return as_of
+    sender = Sender(store, settings, clock=clock)
+    try:
+        _emit((await sender.run_once(remind=not args.no_reminders)).as_dict())
+    finally:
+        await sender.stop()
+
+
+# ---- end of notify ----
+
+
+# ---- reports: a period's figures (Hải Phòng Điều 22), as JSON, CSV, XLSX or PDF ----
+
+
+def _report_parsers(sub: Any) -> None:
+    report = sub.add_parser("report", help="the report for a period: sessions held, questions by channel, outcome, "
+                            "field and department, deadlines met (no personal data)")
+    report.add_argument("--from", dest="date_from", required=True, metavar="DATE", help="first day, YYYY-MM-DD")
+    report.add_argument("--to", dest="date_to", required=True, metavar="DATE", help="last day (included), YYYY-MM-DD")
+    report.add_argument("--format", choices=["json", "csv", "xlsx", "pdf"], default="json")
+    report.add_argument("--output", type=Path, help="a file (default: standard output; xlsx and pdf need one)")
+    report.add_argument("--as-of", dest="as_of", help="overdue as of this moment (ISO 8601 with a timezone; "
+                        "default: now)")
+    report.add_argument("--lang", choices=["vi", "en"], default="vi", help="the labels' language (default vi)")
+    _acting_as(report, "the editorial board's: editor, head or admin")
+    _store_options(report)
+
+
+async def _report_command(args: argparse.Namespace, store: Store) -> None:
+    from reports.figures import build_report, parse_as_of
+
+    from .report_pages import render_report
+
+    if args.format in ("xlsx", "pdf") and not args.output:
+        raise SystemExit(f"doithoai: --format {args.format} needs --output FILE")
+    as_of = parse_as_of(args.as_of) if args.as_of else None
+    report = await build_report(store, await _actor(args, store), args.date_from, args.date_to, as_of=as_of)
+    body = await asyncio.to_thread(render_report, report, args.format, args.lang)
+    if args.output:
+        write_private(args.output, body)
+    else:
+        sys.stdout.buffer.write(body + (b"\n" if args.format == "json" else b""))
+        sys.stdout.buffer.flush()
+
+
+# ---- end of reports ----
 
 
 def _configure_logging(level: str) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from moderation.store import sqlite_url
+from stream.hls.rendition import DEFAULT_LADDER, parse_ladder
 
 
 @dataclass
@@ -45,12 +46,19 @@ class Settings:
     # How often staff sockets' sign-ins are checked again (a sign-out on another node, an expiry, a
     # token revoked or an account disabled from the CLI); a sign-out on this node closes them at once.
     staff_recheck_seconds: float = 15.0
+    privacy_retention_seconds: float = 86400.0  # privacy: how often the retention job runs (moderation/retention.py)
     # Live video (docs/video.md): the media worker, and the one encode every output shares.
     media: bool = True
     video_width: int = 1280
     video_height: int = 720
     video_bitrate: int = 2_500_000
     hls_dvr_minutes: int = 30
+    # The HLS renditions, the top one first (stream/hls/rendition.py): the top is the encode above
+    # (its size and rate), each one below is encoded once more; "audio" is sound only.
+    video_ladder: str = DEFAULT_LADDER
+    # The media worker's niceness (0-19): on a busy machine the questions come before the pictures,
+    # so intake keeps its latency while x264 waits (bench/video.py "intake"); 0 to run them level.
+    media_worker_nice: int = 10
     # Hosts and networks (CIDRs) a pull feed may reach besides public addresses: a studio encoder on
     # the LAN, say ["10.20.0.0/24", "encoder.studio"]. Empty: public addresses only, so no feed URL
     # reaches this machine, its network or a cloud's metadata service (stream/feed_policy.py).
@@ -58,8 +66,59 @@ class Settings:
     # Low-latency (WHEP) viewers per session, and how long an answered offer may take to connect
     # before its slot is given back.
     whep_max_viewers: int = 200
-    whep_connect_seconds: float = 15.0
+    whep_connect_seconds: float = 15.0  # also how long a WHIP publisher may take before it is failed
+    # ICE for WHIP/WHEP (docs/video.md "ICE"): the public address a 1:1 NAT maps to this host,
+    # advertised beside the private host candidates; a STUN server (none by default: no lookups to
+    # outside); TURN servers ("turn:host:3478?transport=udp", "turns:host:5349") with one username
+    # and credential; loopback host candidates, for an encoder on this machine.
+    ice_public_ip: str = ""
+    ice_stun_url: str = ""
+    ice_turn_urls: list[str] = field(default_factory=list)
+    ice_turn_username: str = ""
+    ice_turn_credential: str = ""
+    ice_loopback: bool = True
+    # The recording (docs/recording.md): live sessions are recorded under recordings_dir/<session>/
+    # (default: data_dir/recordings). fsync once a second costs little and survives a power cut.
+    recording: bool = True
+    recordings_dir: Path | None = None
+    recording_fsync: bool = False
+    recording_start_free_mb: int = 2048  # refuse to start recording with less free
+    recording_warn_free_mb: int = 4096  # warn the console below this
+    recording_floor_free_mb: int = 512  # stop recording below this: the store keeps room for the questions
     log_level: str = "INFO"
+    # -- notify: telling the askers and the departments (notify/, docs/api.md "Notifications") --
+    # The public origin the receipt links in messages point to, e.g. "https://doithoai.haiphong.gov.vn".
+    public_url: str = ""
+    # Mail (aiosmtplib): empty smtp_host leaves e-mail rows pending in the outbox.
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_starttls: bool = True
+    smtp_user: str = ""
+    smtp_password: str = ""
+    mail_from: str = ""
+    smtp_ca_file: str = ""  # a CA bundle (PEM) for a mail server whose certificate an internal CA signed
+    smtp_timeout_seconds: float = 30.0
+    # SMS through an HTTP gateway (POST JSON {to, text, ref}, bearer sms_token): empty sms_url leaves
+    # SMS rows pending.
+    sms_url: str = ""
+    sms_token: str = ""
+    sms_sender: str = ""  # the brandname the gateway sends as
+    sms_timeout_seconds: float = 30.0
+    # The sender loop (notify/sender.py): how often it looks for due rows, how long a claim holds,
+    # the back-off (doubling from base, capped, with jitter) and the attempts before a row is dead.
+    notify: bool = True
+    notify_poll_seconds: float = 5.0
+    notify_lease_seconds: float = 120.0
+    notify_backoff_seconds: float = 60.0
+    notify_backoff_max_seconds: float = 6 * 3600.0
+    notify_max_attempts: int = 8
+    # Departments are reminded this many working days before their deadline (and when overdue).
+    remind_working_days_before: int = 2
+    # -- end notify --
+
+    @property
+    def recordings_path(self) -> Path:
+        return self.recordings_dir or self.data_dir / "recordings"
 
     @property
     def database_url(self) -> str:
@@ -94,8 +153,8 @@ def _coerce(name: str, value: Any, current: Any) -> Any:
         return int(value)
     if isinstance(current, float):
         return float(value)
-    if isinstance(current, Path):
-        return Path(value)
+    if isinstance(current, Path) or name.endswith("_dir"):  # a path, set or not yet (recordings_dir)
+        return Path(value) if value not in (None, "") else None
     if isinstance(current, list):
         if isinstance(value, str):
             return [v.strip() for v in value.split(",") if v.strip()]
@@ -122,4 +181,21 @@ def load_settings(config_file: Path | None = None, overrides: dict[str, Any] | N
     for layer in layers:
         for name, value in layer.items():
             setattr(settings, name, _coerce(name, value, getattr(settings, name)))
+    _check(settings)
     return settings
+
+
+def _check(settings: Settings) -> None:
+    """Values a type alone does not check, refused with the setting's name at start-up rather than
+    by the media worker later."""
+    try:
+        parse_ladder(settings.video_ladder)
+    except ValueError as exc:
+        raise ValueError(f"setting video_ladder: {exc}") from None
+    if settings.ice_public_ip:  # a clear message at start-up, not a worker that dies in a loop
+        try:
+            ipaddress.ip_address(settings.ice_public_ip)
+        except ValueError:
+            raise ValueError(f"setting ice_public_ip: {settings.ice_public_ip!r} is not an IP address") from None
+    if not 0 <= settings.media_worker_nice <= 19:
+        raise ValueError(f"setting media_worker_nice: {settings.media_worker_nice} is not a niceness from 0 to 19")

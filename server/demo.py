@@ -12,7 +12,7 @@ from moderation.accounts import Accounts
 from moderation.board import Board
 from moderation.consent import Channel
 from moderation.errors import ValidationError
-from moderation.roles import CLI_ACTOR
+from moderation.roles import CLI_ACTOR, Actor, Role
 from moderation.sessions import SessionDraft, SessionState
 from moderation.store import Store
 from moderation.submission import parse_submission
@@ -98,6 +98,64 @@ async def seed(store: Store) -> int:
     return session.id
 
 
+FOLLOW_UP_TITLE = "Đối thoại về trật tự giao thông và hạ tầng đô thị (đã kết thúc)"
+FORUM_TITLE = "Trao đổi và tháo gỡ khó khăn, vướng mắc của doanh nghiệp"
+HEAD = Actor("truongban", Role.HEAD)
+
+
+async def _ask(store: Store, session_id: int, key: str, name: str, phone: str, field: str, text: str) -> int:
+    receipt = await store.submit_question(parse_submission(
+        {"session_id": session_id, "idempotency_key": key,
+         "asker": {"kind": "person", "name": name, "address": "5 Cầu Đất, Ngô Quyền, Hải Phòng", "phone": phone},
+         "field": field, "text": text, "consent": True}, channel=Channel.FORM))
+    return receipt.question_id
+
+
+async def seed_follow_up(store: Store) -> None:
+    """A session that closed today, with the follow-up the regulation asks for under way: a question
+    routed to the demo department (the responder's list), one forwarded and sent on, one outside the
+    city's remit, one answered in writing; and a standing forum with an approved answer."""
+    if any(s.title == FOLLOW_UP_TITLE for s in await store.list_sessions()):
+        return
+    session = await store.create_session(SessionDraft(
+        title=FOLLOW_UP_TITLE, chair_name="Trần Quang Minh", chair_position="Phó Chủ tịch UBND thành phố",
+        place="18 Hoàng Diệu, Hải Phòng", starts_at=datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3),
+        minutes=90, fields=["Giao thông", "Xây dựng - đô thị", "Khác"]))
+    await store.transition_session(session.id, SessionState.ANNOUNCED)
+    ask = [await _ask(store, session.id, f"demo-followup-{i}", name, phone, field, text) for i, (name, phone, field, text)
+           in enumerate([
+               ("Phạm Thị Dung", "0912000111", "Giao thông",
+                "Tuyến đường Lạch Tray thường xuyên ngập khi mưa lớn, bao giờ thành phố cải tạo hệ thống thoát nước?"),
+               ("Vũ Văn Em", "0912000222", "Xây dựng - đô thị",
+                "Dự án chỉnh trang vỉa hè phố Cầu Đất khi nào hoàn thành?"),
+               ("Đỗ Thị Giang", "0912000333", "Khác",
+                "Xin hỏi việc cấp hộ chiếu cho con tôi đang học ở nước ngoài thì làm ở đâu?"),
+               ("Hoàng Văn Hải", "0912000444", "Giao thông",
+                "Tỉnh lộ 354 đoạn qua xã An Hồng xuống cấp, đề nghị sửa chữa."),
+           ])]
+    await store.transition_session(session.id, SessionState.LIVE)
+    for qid in (ask[0], ask[1]):
+        await store.apply_action(qid, "accept")
+    await store.apply_action(ask[0], "route", department=DEMO_DEPARTMENT)
+    await store.apply_action(ask[2], "decline", reason="outside_city_remit",
+                             note="Việc cấp hộ chiếu thuộc Cục Quản lý xuất nhập cảnh, Bộ Công an.")
+    await store.apply_action(ask[3], "decline", reason="outside_chair_remit")
+    await store.transition_session(session.id, SessionState.CLOSED, HEAD)  # the deadlines are set here
+    await store.apply_action(ask[3], "forward", unit="UBND huyện An Dương")
+    await store.apply_action(ask[1], "answer", answer="Dự án hoàn thành trong quý II năm sau; nhà thầu đã được chọn.")
+    await store.apply_action(ask[1], "approve_answer", actor=HEAD)
+    forum = await store.create_session(SessionDraft(
+        title=FORUM_TITLE, chair_name="Ban Điều hành diễn đàn", starts_at=None, minutes=None, kind="forum",
+        fields=["Thuế - tài chính", "Đầu tư - doanh nghiệp", "Đất đai"]))
+    await store.transition_session(forum.id, SessionState.ANNOUNCED)
+    qid = await _ask(store, forum.id, "demo-forum-0", "Công ty CP Dệt may Hương Thủy", "02343812345",
+                     "Thuế - tài chính", "Doanh nghiệp mới thành lập có được miễn lệ phí môn bài năm đầu không?")
+    await store.apply_action(qid, "accept")
+    await store.apply_action(qid, "answer", answer="Có. Doanh nghiệp mới thành lập được miễn lệ phí môn bài trong "
+                             "năm đầu thành lập (Nghị định 22/2020/NĐ-CP).")
+    await store.apply_action(qid, "approve_answer", actor=HEAD)
+
+
 def run_demo(settings: Settings) -> None:
     from .cli import serve
 
@@ -108,7 +166,9 @@ def run_demo(settings: Settings) -> None:
     async def prepare() -> int:
         store = await Store.open(settings.database_url)
         try:
-            return await seed(store)
+            session_id = await seed(store)
+            await seed_follow_up(store)
+            return session_id
         finally:
             await store.close()
 
@@ -128,6 +188,9 @@ def run_demo(settings: Settings) -> None:
             f"  Studio (WHIP):   {base}/studio/{session_id}\n"
             f"  Live video:      {base}/live/{session_id}/index.m3u8  (HLS)\n"
             f"  Session API:     {base}/api/v1/sessions/{session_id}\n"
+            f"  After a session: {base}/staff/answers (responder sotnmt), {base}/staff/deadlines,"
+            f" {base}/staff/reports\n"
+            f"  Standing forum:  {base}/forum\n"
             f"  Health:          {base}/healthz\n"
             f"  Data directory:  {s.data_dir.resolve()}\n",
             flush=True,

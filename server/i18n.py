@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import texts
+
 LANGS = ("vi", "en")
 DEFAULT_LANG = "vi"
 
@@ -249,6 +251,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "internal": ("Lỗi máy chủ, câu hỏi chưa được lưu. Vui lòng gửi lại.", "Server error; the question was not stored. Please send it again."),
     "shutting_down": ("Máy chủ đang khởi động lại, vui lòng gửi lại sau giây lát.", "The server is restarting; please send again shortly."),
 }
+
+# the follow-up features' words (server/texts/)
+FIELD_LABELS = texts.merged("LABELS", FIELD_LABELS)
+MESSAGES = texts.merged("MESSAGES", MESSAGES)
 
 
 def lang_of(value: Any) -> str:

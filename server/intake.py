@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 from moderation.blocks import NO_SENDER, Sender, SenderBlocks
 from moderation.errors import DomainError, RateLimited, SessionClosed, SessionNotOpen, ValidationError
 from moderation.intake import Receipt
+from moderation.officer_intake import check_officer, parse_entry, refuse_viewer_channel
+from moderation.roles import Actor
 from moderation.sessions import Session, SessionState
 from moderation.store import Store
 from moderation.submission import parse_session_id, parse_submission
@@ -48,14 +50,18 @@ class Intake:
 
     async def submit(
         self, payload: Any, *, channel: str, client_ip: str, connection: str | None, lang: str,
-        sender: Sender = NO_SENDER,
+        sender: Sender = NO_SENDER, officer: Actor | None = None,
     ) -> dict[str, Any]:
-        """Return the ack body: {ok: true, receipt, question_id} or {ok: false, error: {...}}."""
+        """Return the ack body: {ok: true, receipt, question_id} or {ok: false, error: {...}}.
+        `officer`: a board member entering a question received through `channel` (phone, e-mail,
+        letter, in person; moderation/officer_intake.py)."""
         try:
+            if officer is not None:  # officer intake: the board only, before anything else
+                check_officer(officer)
             session_id, session = self._cached_session(payload)
             if session is None:  # one it does not know, or a draft: read the store
                 session = await self.watch.get(session_id)
-            receipt = await self._enqueue(payload, session, channel, client_ip, connection, sender)
+            receipt = await self._enqueue(payload, session, channel, client_ip, connection, sender, officer)
         except Exception as exc:
             return self._failure(exc, channel, lang)
         return self._stored(receipt, session.id, channel)
@@ -95,16 +101,23 @@ class Intake:
         return session_id, None if session is None or session.state is SessionState.DRAFT else session
 
     def _enqueue(self, payload: Any, session: Session, channel: str, client_ip: str,
-                 connection: str | None, sender: Sender) -> asyncio.Future[Receipt]:
-        if self.per_ip.enabled or self.per_connection.enabled:
+                 connection: str | None, sender: Sender, officer: Actor | None = None) -> asyncio.Future[Receipt]:
+        if officer is None:  # officer intake: a viewer cannot say how the question reached the board
+            refuse_viewer_channel(payload)
+        # An officer entering the day's letters is signed in, named on each question and audited:
+        # the anonymous limits per address would stop them at the burst (officer intake).
+        if officer is None and (self.per_ip.enabled or self.per_connection.enabled):
             for limiter, key in ((self.per_ip, client_ip), (self.per_connection, connection)):
                 if key is not None:
                     wait = limiter.take(key)
                     if wait:
                         raise RateLimited("rate_limited", retry_after=wait)
         try:
-            submission = parse_submission(payload, channel=channel, session_fields=session.fields,
-                                          viewer_hash=sender.viewer, address_hash=sender.address)
+            if officer is not None:  # officer intake (moderation/officer_intake.py)
+                submission = parse_entry(payload, officer, channel, session_fields=session.fields)
+            else:
+                submission = parse_submission(payload, channel=channel, session_fields=session.fields,
+                                              viewer_hash=sender.viewer, address_hash=sender.address)
         except ValidationError:
             # Telling someone to fix a form they can no longer send helps nobody: say why first.
             if session.state is SessionState.DRAFT:

@@ -13,11 +13,13 @@ import itertools
 import logging
 import socket
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from moderation.sessions import Session, SessionState
+from stream import dtls
 from stream.control import LIMIT, MediaError, encode, read
 
 log = logging.getLogger(__name__)
@@ -34,15 +36,24 @@ def stream_status(session_id: int, state: str) -> dict[str, Any]:
     return {"session_id": session_id, "state": state, "hls": f"/live/{session_id}/index.m3u8"}
 
 
+NO_PUBLISHER: dict[str, Any] = {"state": "none", "last_error": None, "error_at": None}  # no studio yet
+
+
 class Media:
     def __init__(self, data_dir: Path, worker_args: list[str],
-                 on_state: Callable[[int, str], Awaitable[None]] | None = None) -> None:
+                 on_state: Callable[[int, str], Awaitable[None]] | None = None,
+                 worker_env: dict[str, str] | None = None) -> None:
         self.data_dir = data_dir
         self.worker_args = worker_args
+        self.worker_env = worker_env or {}
         self.on_state = on_state
         self.states: dict[int, str] = {}  # session -> live | slate | off, as the worker last said
         self.crashes = 0
-        self._wanted: dict[int, tuple[str, str | None]] = {}  # session -> (feed, url) it should run
+        self._wanted: dict[int, tuple[str, str | None, bool]] = {}  # session -> (feed, url, record) it should run
+        # session -> the recorder's last word: {"state": recording|low_disk|failed|refused|off, "message", ...}
+        self.recordings: dict[int, dict[str, Any]] = {}
+        # session -> the studio's WHIP publisher for the console: {"state", "last_error", "error_at"}
+        self.publishers: dict[int, dict[str, Any]] = {}
         self._process: asyncio.subprocess.Process | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
@@ -103,6 +114,8 @@ class Media:
             self._process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "stream.worker", str(self.data_dir), str(child.fileno()), *self.worker_args,
                 pass_fds=[child.fileno()], stdin=asyncio.subprocess.DEVNULL,
+                # OpenSSL's DTLS groups (P-224 for FFmpeg), the TURN credential
+                env={**dtls.worker_environment(self.data_dir), **self.worker_env},
             )
         reader, self._writer = await asyncio.open_unix_connection(sock=parent, limit=LIMIT)
         self._ready.set()
@@ -122,17 +135,24 @@ class Media:
             await self._process.wait()
             for session_id in [s for s, state in self.states.items() if state != "off"]:
                 await self._state(session_id, "off")
+            for session_id, record in list(self.publishers.items()):
+                if record["state"] in ("connecting", "connected"):  # its connection went with the worker
+                    self.publisher_changed(session_id, "failed", "the media worker restarted; publish again")
 
     async def _resync(self) -> None:
         """A new worker knows nothing: give it every session's feed again."""
-        for session_id, (feed, url) in list(self._wanted.items()):
-            await self._apply(session_id, feed, url)
+        for session_id, (feed, url, record) in list(self._wanted.items()):
+            await self._apply(session_id, feed, url, record)
 
     def _dispatch(self, message: dict[str, Any]) -> None:
         if "event" in message:
             if message["event"] == "state":
                 task = asyncio.create_task(self._state(int(message["session"]), str(message["state"])))
                 task.add_done_callback(lambda t: t.exception())  # logged by _state itself
+            elif message["event"] == "recording":
+                self._recording(int(message["session"]), message)
+            elif message["event"] == "peer":
+                self._peer(int(message["session"]), str(message["kind"]), str(message["state"]), message.get("error"))
             return
         future = self._pending.pop(message.get("id", -1), None)
         if future is None or future.done():
@@ -151,6 +171,45 @@ class Media:
                 await self.on_state(session_id, state)
             except Exception:
                 log.exception("stream state announcement failed")
+
+    def _recording(self, session_id: int, message: dict[str, Any]) -> None:
+        state = str(message.get("state"))
+        details = {k: v for k, v in message.items() if k not in ("event", "session")}
+        self.recordings[session_id] = details
+        if state in ("refused", "failed"):
+            log.error("session %s recording %s: %s", session_id, state, message.get("message"))
+        elif state == "low_disk":
+            log.warning("session %s recording: %s", session_id, message.get("message"))
+
+    def _peer(self, session_id: int, kind: str, state: str, error: str | None) -> None:
+        """From the worker: a WHIP publisher's state, or a WHEP viewer that failed. A failed peer is
+        one line in the log, with the reason (ICE, a DTLS alert, a time-out), never a token or an
+        address."""
+        if state == "failed":
+            log.warning("session %s: %s failed: %s", session_id,
+                        "WHIP publisher" if kind == "whip" else "WHEP viewer", error)
+        if kind == "whip":
+            self.publisher_changed(session_id, state, error)
+
+    def publisher_changed(self, session_id: int, state: str, error: str | None = None) -> None:
+        """The studio's publisher: none, connecting, connected, failed (with the reason), ended, or
+        refused (the offer was answered with an error). The last error stays until one connects."""
+        record = self.publisher(session_id)
+        if state == "connected":
+            record = {**NO_PUBLISHER, "state": state}
+        else:
+            record = {**record, "state": state}
+        if error:
+            record.update(last_error=error, error_at=time.time())
+        self.publishers[session_id] = record
+
+    def publisher(self, session_id: int) -> dict[str, Any]:
+        return dict(self.publishers.get(session_id, NO_PUBLISHER))
+
+    def recording(self, session_id: int) -> dict[str, Any]:
+        """The recorder's state for the console: recording, low_disk (with the space left), failed or
+        refused (with the reason), off."""
+        return self.recordings.get(session_id, {"state": "off", "message": ""})
 
     # -- requests ----------------------------------------------------------------------------
 
@@ -180,7 +239,9 @@ class Media:
         Never waits for the worker: the session watch calls this from the loop that also
         announces questions, which must not stall while a worker restarts (the new one is given
         every wanted feed by _resync)."""
-        wanted = (session.feed, session.feed_url) if session.feed and session.state in VIDEO_STATES else None
+        # recorded while live only: the rehearsal after the announcement is not part of the session
+        wanted = (session.feed, session.feed_url, session.state is SessionState.LIVE) \
+            if session.feed and session.state in VIDEO_STATES else None
         if self._wanted.get(session.id) == wanted:
             return
         if wanted is None:
@@ -188,12 +249,12 @@ class Media:
         else:
             self._wanted[session.id] = wanted
         if self._ready.is_set():
-            task = asyncio.create_task(self._apply(session.id, *(wanted or (None, None))))
+            task = asyncio.create_task(self._apply(session.id, *(wanted or (None, None, False))))
             self._applying.add(task)
             task.add_done_callback(self._applying.discard)
 
-    async def _apply(self, session_id: int, feed: str | None, url: str | None) -> None:
+    async def _apply(self, session_id: int, feed: str | None, url: str | None, record: bool) -> None:
         try:
-            await self.request("feed", session=session_id, feed=feed, url=url)
+            await self.request("feed", session=session_id, feed=feed, url=url, record=record)
         except MediaError as exc:
             log.warning("session %s feed %s refused: %s", session_id, feed, exc.message)

@@ -11,9 +11,11 @@ import jinja2
 from aiohttp import web
 from multidict import MultiDictProxy
 
+from moderation import deadlines
 from moderation.consent import CONSENT_TEXTS, CURRENT_CONSENT, Channel
 from moderation.errors import NotFound
 from moderation.questions import QuestionState
+from moderation.sessions import SessionState
 
 from .api import public_session, request_lang
 from .errors import HTTP_STATUS
@@ -83,7 +85,8 @@ def setup_pages(app: web.Application, secret: str) -> None:
 
 @routes.get("/")
 async def index(request: web.Request) -> web.Response:
-    sessions = [s for s in await request.app[store_key].list_sessions() if s.public]
+    # the standing forums have their own list (/forum, in the header): no start time to show here
+    sessions = [s for s in await request.app[store_key].list_sessions() if s.public and not s.is_forum]
     return render(request, "index.html", sessions=sessions)
 
 
@@ -99,7 +102,7 @@ async def switch_lang(request: web.Request) -> web.Response:
 
 
 def _form_state(form: MultiDictProxy[Any] | None = None) -> dict[str, str]:
-    keys = ("kind", "name", "address", "phone", "name_shown", "field", "text")
+    keys = ("kind", "name", "address", "phone", "name_shown", "field", "text", "email")
     values = {k: (form.get(k, "") if form else "") for k in keys}
     values["kind"] = values["kind"] or "person"
     values["name_shown"] = values["name_shown"] or "short"
@@ -110,6 +113,17 @@ def _form_state(form: MultiDictProxy[Any] | None = None) -> dict[str, str]:
 @routes.get("/s/{session_id}")
 async def session_page(request: web.Request) -> web.Response:
     session = await public_session(request)
+    if session.is_forum:  # the standing forum's page (server/forum_pages.py)
+        from .forum_pages import forum_page
+
+        return await forum_page(request, session, form=_form_state(), errors={},
+                                idempotency_key=secrets.token_urlsafe(16))
+    if session.state is SessionState.PUBLISHED:  # the archive: the article and its video (server/archive_pages.py)
+        from .archive_pages import archive_page
+
+        archived = await archive_page(request, session.id)
+        if archived is not None:  # published before there were articles: the session page, as it was
+            return archived
     questions = await request.app[store_key].public_questions(session.id)
     return render(
         request, "session.html", session=session, questions=questions, form=_form_state(), errors={},
@@ -143,6 +157,7 @@ async def submit_form(request: web.Request) -> web.Response:
                 "name": form.get("name", ""),
                 "address": form.get("address", ""),
                 "phone": form.get("phone", ""),
+                "email": form.get("email", ""),  # notify: optional
                 "name_shown": form.get("name_shown", "short"),
             },
             "field": form.get("field") or None,
@@ -163,6 +178,11 @@ async def submit_form(request: web.Request) -> web.Response:
         for problem in error.get("problems") or [error]:
             key = (problem.get("field") or "form").removeprefix("asker.")
             errors.setdefault(key, problem["message"])
+    if session.is_forum:  # the form again, on the forum's page (server/forum_pages.py)
+        from .forum_pages import forum_page
+
+        return await forum_page(request, session, status=status, form=_form_state(form), errors=errors,
+                                idempotency_key=str(form.get("idempotency_key", "")))
     questions = await request.app[store_key].public_questions(session.id)
     return render(
         request, "session.html", status=status, session=session, questions=questions,
@@ -192,4 +212,12 @@ async def receipt_page(request: web.Request) -> web.Response:
         question, session = await request.app[store_key].question_by_receipt(request.match_info["receipt"])
     except NotFound:
         return render(request, "lookup.html", status=404, not_found=True, receipt=request.match_info["receipt"])
-    return render(request, "receipt.html", question=question, session=session, new=request.query.get("new") == "1")
+    from notify.status import receipt_notices  # notify: what the asker was told, oldest first, each once
+
+    notices = await receipt_notices(request.app[store_key], question.id, request_lang(request))
+    from .privacy_pages import privacy_receipt  # privacy: the asker's data requests (server/privacy_pages.py)
+
+    privacy = await privacy_receipt(request, question)
+    return render(request, "receipt.html", question=question, session=session, new=request.query.get("new") == "1",
+                  **privacy,
+                  question_due=deadlines.stored(question), due_met=deadlines.met(question), notices=notices)

@@ -9,6 +9,7 @@ from moderation import audit
 from moderation.errors import Conflict, Forbidden, NotFound
 from moderation.register import Identities, copy_register, parse_identities
 from moderation.roles import BOARD, HEADS, MODERATOR_NAMESPACE, Role
+from moderation.sessions import parse_draft
 from moderation.text import fold
 
 from .api import json_response, path_id, public_session, read_json, request_lang
@@ -58,6 +59,17 @@ async def session_action(request: web.Request) -> web.Response:
     session = await request.app[feed_key].session_action(path_id(request, "session_id"),
                                                          body.get("action") if isinstance(body, dict) else None, actor)
     return json_response({"ok": True, "session": session.staff_dict()})
+
+
+# -- forum (issue 13): creating a session of either kind, as `doithoai session create` does
+@routes.post("/api/v1/sessions")
+async def create_session(request: web.Request) -> web.Response:
+    """A draft session: `{title, chair, start, minutes, fields, kind, rule_set, ...}` (docs/api.md);
+    a forum (`kind: "forum"`) takes no start or length. Announced with the session action `announce`."""
+    actor = await require_staff(request, HEADS)
+    session = await request.app[store_key].create_session(parse_draft(await read_json(request)), actor)
+    return json_response({"ok": True, "session": session.staff_dict()}, status=201)
+# -- end forum
 
 
 @routes.get("/api/v1/sessions/{session_id}/board")

@@ -63,6 +63,21 @@ async def signed_in(request: web.Request, roles: frozenset[Role]) -> Actor:
     return actor
 
 
+async def posted_form(request: web.Request, roles: frozenset[Role], *, same_origin: bool = False) -> tuple[Actor, Any]:
+    """The signed-in staff member posting a staff page's form, after its CSRF token is checked (and,
+    with `same_origin`, that it came from this site or an allowed origin)."""
+    actor = await signed_in(request, roles)
+    form = await request.post()
+    lang = request_lang(request)
+    if same_origin:
+        settings = request.app[settings_key]
+        if not origin_allowed(request, settings.allowed_origins, settings.trusted_networks()):
+            raise web.HTTPForbidden(text=message("bad_origin", lang))
+    if not request.app[staff_csrf_key].check(request.cookies.get(STAFF_COOKIE, ""), form.get("csrf")):
+        raise web.HTTPForbidden(text=message("csrf", lang))
+    return actor, form
+
+
 @routes.get("/login")
 async def login_page(request: web.Request) -> web.Response:
     return render(request, "login.html", next=_safe_next(request.query.get("next")), error=None, name="")

@@ -7,6 +7,8 @@ STAFF_JS_KEYS and handed to the page in a JSON data block. Placeholders in brace
 
 from __future__ import annotations
 
+from . import texts
+
 STAFF_UI: dict[str, tuple[str, str]] = {
     # ---- chrome, login, staff home ----
     "staff_area": ("Khu vực cán bộ", "Staff area"),
@@ -495,8 +497,26 @@ STAFF_UI: dict[str, tuple[str, str]] = {
     "feed_whip_url": ("Địa chỉ WHIP", "WHIP URL"),
     "feed_token": ("Mã phát (Bearer token)", "Publish token (Bearer)"),
     "feed_state_live": ("đang phát", "live"),
+    # the recorder's word while live (stream/recorder.py), shown above the console's feed chooser
+    "feed_recording_low_disk": ("Cảnh báo ghi hình: ổ đĩa sắp đầy ({message}). Việc nhận câu hỏi không bị ảnh hưởng.",
+                                "Recording warning: the disk is nearly full ({message}). Question intake is not "
+                                "affected."),
+    "feed_recording_failed": ("Ghi hình đã dừng: {message}. Hình trực tiếp và việc nhận câu hỏi vẫn tiếp tục.",
+                              "Recording stopped: {message}. The live picture and question intake go on."),
+    "feed_recording_refused": ("Không bắt đầu ghi hình được: {message}",
+                               "Recording could not start: {message}"),
     "feed_state_slate": ("chờ tín hiệu (đang hiện màn chờ)", "waiting for the feed (slate on air)"),
     "feed_state_off": ("không phát", "off"),
+    # the studio's WHIP publisher (server/media.py publisher), under the WHIP URL and token
+    "feed_publisher_none": ("Trường quay chưa phát lên.", "The studio has not published yet."),
+    "feed_publisher_connecting": ("Trường quay đang kết nối…", "The studio is connecting…"),
+    "feed_publisher_connected": ("Trường quay đang phát lên.", "The studio is publishing."),
+    "feed_publisher_ended": ("Trường quay đã dừng phát.", "The studio stopped publishing."),
+    "feed_publisher_failed": ("Bản phát của trường quay không lên sóng: {message}",
+                              "The studio's publish did not go live: {message}"),
+    "feed_publisher_refused": ("Bản phát của trường quay bị từ chối: {message}",
+                               "The studio's publish was refused: {message}"),
+    "feed_publisher_last_error": ("Lỗi lần trước (lúc {time}): {message}", "Last error (at {time}): {message}"),
     # ---- blocking senders in the console (static/js/blocks.js, server/templates/_blocks.html) ----
     "blk_button": ("Chặn người gửi", "Block sender"),
     "blk_button_label": ("Chặn người gửi câu hỏi #{n}", "Block the sender of question #{n}"),
@@ -546,6 +566,7 @@ STAFF_UI: dict[str, tuple[str, str]] = {
     "blk_lift_reason": ("Lý do bỏ chặn", "Reason for lifting"),
     "blk_lifted": ("Đã bỏ chặn người gửi câu hỏi #{n}.", "The sender of question #{n} may send again."),
 }
+STAFF_UI = texts.merged("STAFF", STAFF_UI)
 
 # Strings the staff scripts need; pages hand them over in a JSON data block.
 STAFF_JS_KEYS: tuple[str, ...] = tuple(
@@ -554,6 +575,7 @@ STAFF_JS_KEYS: tuple[str, ...] = tuple(
         "lane_", "state_name_", "sess_", "clock_", "card_", "q_", "act_", "rsn_", "dlg_", "id_", "conn_", "msg_",
         "chair_", "overlay_", "role_", "key_", "help_", "feed_", "why_",
         "blk_",  # blocking senders (static/js/blocks.js)
+        *texts.staff_js_prefixes(),
     ))
 ) + ("approve_script", "session_announce", "session_start", "session_close", "session_publish", "flt_all",
      "console_loading")

@@ -1,6 +1,6 @@
-"""Live video over HTTP (docs/video.md): WHIP ingest, WHEP playback, the HLS origin, and the feed
-settings. Offers and answers are passed to the media worker (server/media.py); HLS files are
-served from the worker's output folder, so a CDN or caching proxy can sit in front.
+"""Live video over HTTP (docs/video.md): WHIP ingest, WHEP playback and the feed
+settings. Offers and answers are passed to the media worker (server/media.py). The HLS origin is
+server/hls_origin.py.
 
 Tokens: a session's publish token (WHIP) and watch token (WHEP) are HMACs of its id under the
 server's secret, so staff see them at any time without the server storing them."""
@@ -8,40 +8,42 @@ server's secret, so staff see them at any time without the server storing them."
 from __future__ import annotations
 
 import hmac
-import re
-from pathlib import Path
+import logging
 from typing import Any
 
 from aiohttp import web
 
 from moderation.board import Board
-from moderation.errors import NotFound, Unauthorized, ValidationError
+from moderation.errors import DomainError, Unauthorized, ValidationError
 from moderation.roles import BOARD
 from stream.control import MediaError
 from stream.feed_policy import FeedPolicy
-from stream.playlist import live_window
 
 from .api import json_response, path_id, public_session, read_json
 from .auth import bearer, require_staff
+from .errors import HTTP_STATUS
 from .keys import media_key, settings_key, store_key, watch_key
-from .media import Media, stream_status
+from .media import NO_PUBLISHER, Media, stream_status
 from .security import _Signer
 
 routes = web.RouteTableDef()
+log = logging.getLogger(__name__)
 
 SDP = "application/sdp"
 MAX_SDP_BYTES = 64 * 1024
-LIVE_SEGMENTS = 6  # in index.m3u8: hls.js starts three from the end, Safari likewise
-SEGMENT_NAME = re.compile(r"^\d{1,20}\.ts$")
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
-    "Access-Control-Allow-Headers": "Authorization, Content-Type",
-    "Access-Control-Expose-Headers": "Location, Link",
+    # If-Match: what a trickle-ICE PATCH carries (RFC 9725 §4.3.1), so a browser gets as far as the 405
+    "Access-Control-Allow-Headers": "Authorization, Content-Type, If-Match",
+    "Access-Control-Expose-Headers": "Location, Link, Allow",
     "Access-Control-Max-Age": "600",
 }
+# on the endpoint and the resources alike: a browser preflights PATCH before it may see our 405
+PREFLIGHT_METHODS = "POST, DELETE, PATCH, OPTIONS"
+RESOURCE_METHODS = "DELETE, OPTIONS"  # Allow: on a PATCH's 405
 # the worker's refusals, as HTTP statuses
 MEDIA_STATUS = {"bad_sdp": 400, "off": 409, "feed_not_whip": 409, "full": 503, "not_found": 404,
-                "unavailable": 503, "timeout": 504}
+                "unavailable": 503, "timeout": 504, "no_trickle": 405}
 
 
 class StreamTokens(_Signer):
@@ -133,14 +135,28 @@ def _preflight(methods: str) -> web.Response:
 @routes.route("OPTIONS", "/whip/{session_id}")
 @routes.route("OPTIONS", "/whip/{session_id}/{resource}")
 async def whip_preflight(request: web.Request) -> web.Response:
-    return _preflight("POST, DELETE, OPTIONS")
+    return _preflight(PREFLIGHT_METHODS)
 
 
 @routes.post("/whip/{session_id}")
 async def whip_publish(request: web.Request) -> web.Response:
     session_id = path_id(request, "session_id")
-    _may_publish(request, session_id)
+    try:
+        _may_publish(request, session_id)
+    except Unauthorized:
+        _refused(request, "whip", session_id, 401, "unauthorized", "missing or wrong publish token")
+        raise
     return await _offer(request, "publish", session_id, "whip")
+
+
+def _refused(request: web.Request, kind: str, session_id: int, status: int, code: str, message: str) -> None:
+    """A refused offer: one line in the log (no token, no address), and for WHIP the reason on the
+    console, where the studio looks when its publish does not go live."""
+    who = "WHIP publish" if kind == "whip" else "WHEP viewer"
+    log.warning("session %s: %s refused (%s %s): %s", session_id, who, status, code, message)
+    media = request.app.get(media_key)
+    if kind == "whip" and media is not None:
+        media.publisher_changed(session_id, "refused", f"{status} {code}: {message}")
 
 
 @routes.delete("/whip/{session_id}/{resource}")
@@ -152,10 +168,16 @@ async def whip_stop(request: web.Request) -> web.Response:
 
 async def _offer(request: web.Request, op: str, session_id: int, kind: str) -> web.Response:
     """The offer to the worker, its answer back with the new resource's URL (WHIP and WHEP alike)."""
-    sdp = await _read_sdp(request)
+    try:
+        sdp = await _read_sdp(request)
+    except DomainError as err:
+        _refused(request, kind, session_id, HTTP_STATUS.get(err.code, 400), err.code,
+                 f"the offer is not an SDP body ({err.reason})")
+        raise
     try:
         reply = await _media(request).request(op, session=session_id, sdp=sdp)
     except MediaError as err:
+        _refused(request, kind, session_id, MEDIA_STATUS.get(err.code, 500), err.code, err.message)
         return _media_error(err)
     return _sdp_response(reply["sdp"], f"/{kind}/{session_id}/{reply['resource']}")
 
@@ -171,8 +193,12 @@ async def _hang_up(request: web.Request, op: str, session_id: int) -> web.Respon
 @routes.patch("/whip/{session_id}/{resource}")
 @routes.patch("/whep/{session_id}/{resource}")
 async def no_trickle(request: web.Request) -> web.Response:
-    """Trickle ICE is not offered: the answer already carries every candidate."""
-    return web.Response(status=405, headers={"Allow": "DELETE", **CORS_HEADERS})
+    """Trickle ICE and ICE restarts are not offered (RFC 9725 §4.3.1 lets a server answer 405): our
+    answer carries every candidate we have, and the encoders we serve put theirs in the offer. A
+    client whose network changed publishes again (a new POST replaces the old publisher)."""
+    response = _media_error(MediaError("no_trickle", "trickle ICE is not offered: put every candidate in the offer"))
+    response.headers["Allow"] = RESOURCE_METHODS
+    return response
 
 
 # -- WHEP ----------------------------------------------------------------------------------------
@@ -180,13 +206,18 @@ async def no_trickle(request: web.Request) -> web.Response:
 @routes.route("OPTIONS", "/whep/{session_id}")
 @routes.route("OPTIONS", "/whep/{session_id}/{resource}")
 async def whep_preflight(request: web.Request) -> web.Response:
-    return _preflight("POST, DELETE, OPTIONS")
+    return _preflight(PREFLIGHT_METHODS)
 
 
 @routes.post("/whep/{session_id}")
 async def whep_watch(request: web.Request) -> web.Response:
     session_id = path_id(request, "session_id")
-    await _may_watch(request, session_id)
+    try:
+        await _may_watch(request, session_id)
+    except DomainError as err:
+        _refused(request, "whep", session_id, HTTP_STATUS.get(err.code, 400), err.code,
+                 f"no watch token or staff sign-in accepted ({err.reason})")
+        raise
     return await _offer(request, "watch", session_id, "whep")
 
 
@@ -194,69 +225,6 @@ async def whep_watch(request: web.Request) -> web.Response:
 async def whep_stop(request: web.Request) -> web.Response:
     # the resource id (128 random bits) is the viewer's own secret: no token needed to hang up
     return await _hang_up(request, "unwatch", path_id(request, "session_id"))
-
-
-# -- HLS origin ----------------------------------------------------------------------------------
-
-class LivePlaylists:
-    """index.m3u8 is the tail of the worker's DVR playlist, cut again only when the file changed."""
-
-    def __init__(self) -> None:
-        self._cache: dict[Path, tuple[tuple[int, int], bytes]] = {}
-
-    def live(self, dvr: Path) -> bytes:
-        stat = dvr.stat()  # FileNotFoundError: no stream yet
-        key = (stat.st_mtime_ns, stat.st_size)
-        cached = self._cache.get(dvr)
-        if cached is None or cached[0] != key:
-            cached = (key, live_window(dvr.read_text(), LIVE_SEGMENTS).encode())
-            self._cache[dvr] = cached
-        return cached[1]
-
-
-def _live_dir(request: web.Request, session_id: int) -> Path:
-    return request.app[settings_key].data_dir / "live" / str(session_id)
-
-
-def _playlist_response(body: bytes) -> web.Response:
-    return web.Response(body=body, content_type="application/vnd.apple.mpegurl", headers={
-        # short: players reload it every segment; a CDN in front may hold it for a second
-        "Cache-Control": "public, max-age=1",
-        "Access-Control-Allow-Origin": "*",
-    })
-
-
-@routes.get("/live/{session_id}/index.m3u8")
-async def live_playlist(request: web.Request) -> web.Response:
-    session_id = path_id(request, "session_id")
-    try:
-        body = request.app[playlists_key].live(_live_dir(request, session_id) / "dvr.m3u8")
-    except FileNotFoundError:
-        raise NotFound("stream_not_found", field="session_id") from None
-    return _playlist_response(body)
-
-
-@routes.get("/live/{session_id}/dvr.m3u8")
-async def dvr_playlist(request: web.Request) -> web.Response:
-    path = _live_dir(request, path_id(request, "session_id")) / "dvr.m3u8"
-    try:
-        return _playlist_response(path.read_bytes())
-    except FileNotFoundError:
-        raise NotFound("stream_not_found", field="session_id") from None
-
-
-@routes.get("/live/{session_id}/{segment}")
-async def live_segment(request: web.Request) -> web.StreamResponse:
-    name = request.match_info["segment"]
-    path = _live_dir(request, path_id(request, "session_id")) / name
-    if not SEGMENT_NAME.match(name) or not path.is_file():
-        raise NotFound("stream_not_found", field="segment")
-    return web.FileResponse(path, headers={
-        "Content-Type": "video/mp2t",
-        # a segment's name is never reused (numbered from the clock), so it never changes
-        "Cache-Control": "public, max-age=31536000, immutable",
-        "Access-Control-Allow-Origin": "*",
-    })
 
 
 # -- state and feed settings ---------------------------------------------------------------------
@@ -274,8 +242,11 @@ async def public_stream(request: web.Request) -> web.Response:
 
 async def _staff_stream(request: web.Request, session_id: int) -> dict[str, Any]:
     session = await request.app[watch_key].get(session_id)
+    media = request.app.get(media_key)
+    recording = media.recording(session_id) if media else {"state": "off", "message": ""}
+    publisher = media.publisher(session_id) if media else dict(NO_PUBLISHER)
     return {**stream_state(request, session_id), **stream_links(request, session_id),
-            "feed": session.feed, "url": session.feed_url}
+            "feed": session.feed, "url": session.feed_url, "recording": recording, "publisher": publisher}
 
 
 @routes.get("/api/v1/staff/sessions/{session_id}/stream")
@@ -297,12 +268,10 @@ async def set_feed(request: web.Request) -> web.Response:
     return json_response(await _staff_stream(request, session_id))
 
 
-playlists_key = web.AppKey("live_playlists", LivePlaylists)
 feed_policy_key = web.AppKey("feed_policy", FeedPolicy)
 
 
 def setup_stream(app: web.Application) -> None:
-    app[playlists_key] = LivePlaylists()
     app[feed_policy_key] = FeedPolicy(app[settings_key].feed_allowed_networks)
     app[stream_tokens_key] = StreamTokens(app[settings_key].secret_key)
     app.add_routes(routes)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import texts
 from .staff_text import STAFF_UI
 
 UI: dict[str, tuple[str, str]] = {
@@ -208,12 +209,12 @@ UI: dict[str, tuple[str, str]] = {
     "next_declined": ("Câu hỏi không được chọn để trả lời trong phiên. Lý do được nêu ở trên.",
                       "It was not taken up in the session. The reason is given above."),
     "next_forwarded": (
-        "Câu hỏi ngoài thẩm quyền của người chủ trì nên được chuyển đến cơ quan có thẩm quyền để trả lời bạn; "
-        "quy chế định việc chuyển trong 3 ngày (hạn ghi ở trên). Lưu ý: hệ thống chưa theo dõi, nhắc hạn hay "
-        "báo cho bạn khi việc chuyển hoàn tất.",
-        "It is outside the chair's remit and is forwarded to the competent agency, which will answer you; the "
-        "rules set 3 days for forwarding it (the date is above). Note: the system does not yet track or remind "
-        "of that deadline, nor tell you when it was forwarded.",
+        "Câu hỏi ngoài thẩm quyền của người chủ trì nên được chuyển đến cơ quan có thẩm quyền để trả lời bạn, "
+        "trong 3 ngày kể từ khi phiên kết thúc (hạn ghi ở trên). Khi việc chuyển hoàn tất, trang này ghi nơi nhận "
+        "và thông báo cho bạn (cả qua thư điện tử, tin nhắn nếu bạn để lại và cổng đã bật các kênh đó).",
+        "It is outside the chair's remit and is forwarded to the competent agency, which will answer you, within "
+        "3 days of the session's close (the date is above). When it has been forwarded this page names the "
+        "agency and tells you (by e-mail or text message too, if you left one and the portal has those on).",
     ),
     "next_merged": (
         "Câu hỏi có cùng nội dung với câu hỏi khác nên được gộp lại; câu trả lời chung cũng là câu trả lời cho bạn.",
@@ -233,6 +234,7 @@ UI: dict[str, tuple[str, str]] = {
     "player_behind": ("Bạn đang xem chậm {n} giây so với trực tiếp. Bấm để xem trực tiếp.",
                       "You are {n} seconds behind live. Press to watch live."),
 }
+UI = texts.merged("UI", UI)
 
 # Strings the viewer script (static/js/viewer.js) needs; the session page hands them over in a JSON
 # data block, so every word stays here.

@@ -2,9 +2,12 @@
 
 The encode runs on a thread of its own at a steady 25 frames a second, whatever the feed does: each
 tick takes the feed's latest picture (or the test card, or the slate when the feed has been silent
-for more than FEED_TIMEOUT), encodes it with libx264 once, writes the packet to the HLS muxer and
-hands a copy to the WebRTC relay on the event loop. A feed that stutters, changes size or stops
-never stops the outputs, so players never see the stream end mid-session.
+for more than FEED_TIMEOUT), encodes it with libx264 once, hands the packet to the top HLS
+rendition's segmenter, to the recording and (a copy) to the WebRTC relay on the event loop, and
+gives the picture to the ladder (stream/hls/ladder.py), which encodes the smaller renditions from
+it. The sound is encoded once to AAC for every rendition and once to Opus for WebRTC. A feed that
+stutters, changes size or stops never stops the outputs, so players never see the stream end
+mid-session.
 
 x264 and FFmpeg release the interpreter lock while they work, so the worker's event loop (ICE,
 DTLS, RTP to the WHEP viewers) keeps running on the other core."""
@@ -12,11 +15,13 @@ DTLS, RTP to the WHEP viewers) keeps running on the other core."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import io
 import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import av
@@ -24,6 +29,10 @@ from av.video.frame import PictureType
 
 from .clock import AUDIO_TB, FPS, FRAME_TB, SAMPLE_RATE, SAMPLES_PER_TICK
 from .feed import Feed
+from .hls.ladder import MULTIVARIANT, Ladder, x264_options
+from .hls.rendition import DEFAULT_LADDER, Rendition, parse_ladder
+from .hls.segmenter import AudioTrack, VideoTrack
+from .recorder import Recorder, RecordingRefused
 from .relay import Relay
 from .slate import slate_frame
 from .testcard import TestCard
@@ -33,6 +42,7 @@ log = logging.getLogger(__name__)
 FEED_TIMEOUT = 1.0  # seconds without a picture before the slate goes up
 BEHIND_LIMIT = 0.5  # seconds late before ticks are skipped instead of run late
 RETRY_SECONDS = 2.0
+RECORD_RETRY_SECONDS = 10.0  # after a refused start (a nearly full disk), try again this often
 
 
 @dataclass
@@ -44,21 +54,14 @@ class Picture:
     video_bitrate: int = 2_500_000
     audio_bitrate: int = 128_000
     dvr_segments: int = 1800  # 30 minutes of 1 s segments
+    # the HLS renditions, the top one first: the top is this encode (its name from the ladder, its
+    # size and rate from the fields above), the others are encoded again from its pictures
+    ladder: tuple[Rendition, ...] = field(default_factory=lambda: parse_ladder(DEFAULT_LADDER))
 
-
-def hls_options(out_dir: Path, picture: Picture, resume: bool) -> dict[str, str]:
-    flags = ["delete_segments", "temp_file", "program_date_time", "independent_segments"]
-    if resume:  # a restart after a crash: keep the playlist, mark the break
-        flags += ["append_list", "discont_start"]
-    return {
-        "hls_time": "1",
-        "hls_list_size": str(picture.dvr_segments),
-        "hls_flags": "+".join(flags),
-        "hls_segment_type": "mpegts",
-        "hls_segment_filename": str(out_dir / "%d.ts"),
-        # segment numbers from the clock: a restarted worker never reuses a name a CDN has cached
-        "hls_start_number_source": "epoch",
-    }
+    def renditions(self) -> tuple[Rendition, ...]:
+        top = dataclasses.replace(self.ladder[0], width=self.width, height=self.height,
+                                  video_bitrate=self.video_bitrate, audio_bitrate=self.audio_bitrate)
+        return (top, *self.ladder[1:])
 
 
 class Programme:
@@ -80,16 +83,25 @@ class Programme:
         self.late_ticks = 0
         self.failures = 0
         self._stopping = threading.Event()
+        self._ending = True  # set by stop(): end the playlists, or leave them open for the next worker
         self._thread: threading.Thread | None = None
         self._card: TestCard | None = None
         self._playlist_ready = False
+        # the recording (stream/recorder.py): the channel sets `record` while the session is live
+        self.recorder: Recorder | None = None
+        self.record = False
+        self._record_retry_at = 0.0
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name=f"programme-{self.session_id}", daemon=True)
         self._thread.start()
 
-    async def stop(self) -> None:
-        """Finish the encode and close the playlist (ENDLIST): players see the end of the stream."""
+    async def stop(self, *, end: bool = True) -> None:
+        """Finish the encode. `end`: the session is off air, so every playlist ends (ENDLIST) and
+        players see the end of the stream. Without it (the worker shutting down for a restart) the
+        playlists are left open, as after a crash, and the next worker goes on with them: a playlist
+        that showed ENDLIST may not change again (RFC 8216 §6.2.1), and players stop following it."""
+        self._ending = end
         self._stopping.set()
         if self._thread is not None:
             await asyncio.to_thread(self._thread.join)
@@ -107,9 +119,10 @@ class Programme:
                 self._stopping.wait(RETRY_SECONDS)
 
     def _set_state(self, state: str) -> None:
-        # Not "live" to the world before the playlist exists: a player told so would fetch a 404.
+        # Not "live" to the world before the playlists exist: a player told so would fetch a 404.
         if state != "off" and not self._playlist_ready:
-            self._playlist_ready = (self.out_dir / "dvr.m3u8").exists()
+            top = self.out_dir / self.picture.ladder[0].name / "index.m3u8"
+            self._playlist_ready = (self.out_dir / MULTIVARIANT).exists() and top.exists()
             if not self._playlist_ready:
                 return
         if state != self.state:
@@ -118,32 +131,35 @@ class Programme:
 
     def _encode(self) -> None:
         pic = self.picture
+        renditions = pic.renditions()
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        playlist = self.out_dir / "dvr.m3u8"
-        kbps = pic.video_bitrate // 1000
-        hls = av.open(str(playlist), "w", format="hls", options=hls_options(self.out_dir, pic, playlist.exists()))
-        video = hls.add_stream("libx264", rate=FPS, options={
-            "preset": "veryfast",
-            "tune": "zerolatency",  # no lookahead, no frame threads: a frame leaves as it enters
-            # a keyframe exactly every second: each 1 s segment starts with one, and a new WebRTC
-            # viewer waits at most a second for its first picture
-            "x264-params": f"keyint={FPS}:min-keyint={FPS}:scenecut=0:"
-            # a ceiling, not only an average: after a still stretch (slate, test card) a busy
-            # picture would otherwise spend the saved bits at four times the rate on every viewer
-            f"vbv-maxrate={kbps}:vbv-bufsize={kbps}",
-        })
+        # The encoders live in a container that is never written: the recorder copies their streams'
+        # parameters (add_stream_from_template), and an MP4 container makes them put SPS/PPS and the
+        # AudioSpecificConfig in their extradata (global headers), which init.mp4 needs.
+        codecs = av.open(io.BytesIO(), "w", format="mp4")
+        video = codecs.add_stream("libx264", rate=FPS, options=x264_options(pic.video_bitrate))
         video.width, video.height, video.pix_fmt = pic.width, pic.height, "yuv420p"
         video.profile = "Baseline"  # x264's Baseline is Constrained Baseline: 42e01f, what browsers take
         video.bit_rate = pic.video_bitrate
-        aac = hls.add_stream("aac", rate=SAMPLE_RATE)
+        aac = codecs.add_stream("aac", rate=SAMPLE_RATE)
         aac.layout = "stereo"
         aac.bit_rate = pic.audio_bitrate
+        codecs.start_encoding()  # opens both encoders: their parameter sets are known from here on
         opus = av.CodecContext.create("libopus", "w")
         opus.sample_rate, opus.layout, opus.format = SAMPLE_RATE, "stereo", "s16"
         opus.bit_rate = 64_000
-        headers = b""
+        # SPS and PPS: in init.mp4 for HLS, in front of every keyframe for WebRTC and the recording
+        headers = bytes(video.codec_context.extradata or b"")
         start = time.monotonic()
+        # the wall time of tick 0: tick t is due at start_wall + t / FPS. The recording's timeline
+        # and every HLS rendition's program date-time use these due times, not when a late tick
+        # really ran, so runs line up to the clock.
+        start_wall = time.time()
+        ladder = Ladder(self.out_dir, renditions, VideoTrack(pic.width, pic.height, headers),
+                        AudioTrack(SAMPLE_RATE, aac.codec_context.channels, bytes(aac.codec_context.extradata or b"")),
+                        origin=start_wall, dvr_segments=pic.dvr_segments)
         tick = 0
+        second = -1  # the second (tick // FPS) of the last tick encoded
         try:
             while not self._stopping.is_set():
                 delay = start + tick / FPS - time.monotonic()
@@ -153,34 +169,85 @@ class Programme:
                     skipped = int(-delay * FPS)
                     tick += skipped
                     self.late_ticks += skipped
-                frame, sound = self._pick(tick, time.time())
+                now = time.time()
+                shown = self.state
+                frame, sound = self._pick(tick, now)
+                if self.recorder is not None and self.state != shown and self.state in ("live", "slate"):
+                    self.recorder.picture_state(self.state, start_wall + tick / FPS)
                 frame.pts, frame.time_base = tick, FRAME_TB
+                # A keyframe on the first tick of every second, by the clock rather than by counting
+                # frames: each 1 s segment starts with one even when ticks were skipped, every
+                # rendition cuts at the same picture, and a new WebRTC viewer waits at most a second.
+                keyframe = tick // FPS != second
+                second = tick // FPS
+                if keyframe:
+                    frame.pict_type = PictureType.I
                 for packet in video.encode(frame):
-                    if not headers:  # SPS and PPS: a global header for HLS, in front of keyframes for WebRTC
-                        headers = bytes(video.codec_context.extradata or b"")
                     data = bytes(packet)
-                    keyframe = packet.is_keyframe
-                    if keyframe:
+                    if packet.is_keyframe:
                         data = headers + data
                     # an encoder fed stamped frames stamps its packets; WebRTC cannot time one without
                     if packet.pts is not None:
-                        self.loop.call_soon_threadsafe(self.relay.video, data, packet.pts, keyframe)
-                    hls.mux(packet)
+                        self.loop.call_soon_threadsafe(self.relay.video, data, packet.pts, packet.is_keyframe)
+                        self._record_video(data, packet.pts, packet.is_keyframe, start_wall + packet.pts / FPS,
+                                           video, aac)
+                        ladder.video(data, packet.pts, packet.is_keyframe)
+                ladder.picture(frame, keyframe)
                 sound.pts, sound.time_base = tick * SAMPLES_PER_TICK, AUDIO_TB
                 for packet in aac.encode(sound):
-                    hls.mux(packet)
+                    if self.recorder is not None:
+                        self.recorder.audio(packet)
+                    if packet.pts is not None:
+                        ladder.audio(bytes(packet), packet.pts)
                 for packet in opus.encode(sound):
                     if packet.pts is not None:
                         self.loop.call_soon_threadsafe(self.relay.audio, bytes(packet), packet.pts)
+                ladder.publish()
                 self.frames += 1
                 tick += 1
-        finally:
+            # stopped: the encoders' last packets out, every playlist ended (players see the end).
+            # After a failure, or when the worker only shuts down, the playlists are left open
+            # instead: the next run goes on with them.
+            if not self._ending:
+                return
             for packet in video.encode(None):
-                hls.mux(packet)
+                if packet.pts is not None:
+                    ladder.video(bytes(packet), packet.pts, packet.is_keyframe)
             for packet in aac.encode(None):
-                hls.mux(packet)
-            hls.close()
+                if packet.pts is not None:
+                    ladder.audio(bytes(packet), packet.pts)
+            ladder.close()
+        finally:
+            if self.recorder is not None:
+                self.recorder.stop()
+            codecs.close()  # nothing was muxed: only the (empty) MP4's header and trailer, in memory
             self._set_state("off")
+
+    def _record_video(self, data: bytes, pts: int, keyframe: bool, due: float, video: av.VideoStream,
+                      audio: av.AudioStream) -> None:
+        """Start, feed or stop the recording. A run starts only on a keyframe, so every run (and
+        the file) begins with a picture a player can decode."""
+        recorder = self.recorder
+        if recorder is None:
+            return
+        if not self.record:
+            if recorder.open:
+                recorder.stop()
+            return
+        # both encoders open (the sound's has its AudioSpecificConfig, which the TS muxer needs)
+        ready = bool(audio.codec_context.extradata)
+        if not recorder.open and keyframe and ready and due >= self._record_retry_at:
+            try:
+                recorder.start(pts, due, video, audio)
+            except RecordingRefused as exc:
+                log.error("session %s: recording refused: %s", self.session_id, exc)
+                self._record_retry_at = due + RECORD_RETRY_SECONDS
+                recorder.refuse(str(exc))
+            except Exception as exc:  # the directory cannot be made, the muxer refuses: say so, go on live
+                log.exception("session %s: the recording could not start", self.session_id)
+                self._record_retry_at = due + RECORD_RETRY_SECONDS
+                recorder.abandon(f"the recording could not start: {exc}")
+        recorder.video(data, pts, keyframe, due)
 
     def _pick(self, tick: int, now: float) -> tuple[av.VideoFrame, av.AudioFrame]:
         """This tick's picture and sound, and the state they put the programme in."""

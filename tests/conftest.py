@@ -21,9 +21,11 @@ import aiohttp
 import pytest
 import socketio
 from aiohttp.test_utils import TestServer
+from sqlalchemy import update
 
+from moderation import schema
 from moderation.sessions import Session, SessionDraft, SessionState
-from moderation.store import Store
+from moderation.store import Store, sqlite_url
 from server.app import create_app
 from server.config import Settings
 from server.keys import store_key
@@ -70,6 +72,18 @@ async def make_session(store: Store, state: SessionState = SessionState.ANNOUNCE
     for step in path[: path.index(state) + 1] if state is not SessionState.DRAFT else []:
         session = await store.transition_session(session.id, step)
     return session
+
+
+async def live_session_with_test_card(data_dir: Path) -> int:
+    """A live session whose feed is the test card, in the database of a server not started yet."""
+    store = await Store.open(sqlite_url(data_dir))
+    try:
+        session = await make_session(store, SessionState.LIVE)
+        async with store.write_engine.begin() as conn:
+            await conn.execute(update(schema.sessions).where(schema.sessions.c.id == session.id).values(feed="test"))
+        return session.id
+    finally:
+        await store.close()
 
 
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
@@ -165,8 +179,9 @@ def run_cli(*args: str, data_dir: Path, stdin: str | None = None, check: bool = 
 class ServerProcess:
     """`doithoai serve` as a separate process, for what only a process shows (SIGKILL, the CLI)."""
 
-    def __init__(self, data_dir: Path, *extra: str) -> None:
+    def __init__(self, data_dir: Path, *extra: str, env: dict[str, str] | None = None) -> None:
         self.data_dir = data_dir
+        self.env = env or {}
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.extra = extra
@@ -177,7 +192,7 @@ class ServerProcess:
             self.proc = subprocess.Popen(
                 [DOITHOAI, "serve", "--port", str(self.port), "--data-dir", str(self.data_dir), *self.extra],
                 stdout=subprocess.DEVNULL, stderr=log,
-                env={"DOITHOAI_MEDIA": "0", **os.environ, "DOITHOAI_SESSION_POLL_SECONDS": "0.1"},
+                env={"DOITHOAI_MEDIA": "0", **os.environ, "DOITHOAI_SESSION_POLL_SECONDS": "0.1", **self.env},
                 start_new_session=True,  # a process group of its own: kill() takes its writer with it
             )
         deadline = time.monotonic() + 30
@@ -213,8 +228,8 @@ def server_process(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
     data_dir = tmp_path / "data"
     data_dir.mkdir(exist_ok=True)
 
-    def make(*extra: str) -> ServerProcess:
-        proc = ServerProcess(data_dir, *extra)
+    def make(*extra: str, env: dict[str, str] | None = None) -> ServerProcess:
+        proc = ServerProcess(data_dir, *extra, env=env)
         procs.append(proc)
         return proc
 

@@ -308,6 +308,28 @@ async def test_chair_screen_and_staff_home(server: RunningServer, browser: Brows
     assert viewer.unexpected_errors() == []
 
 
+async def test_officer_intake_page(server: RunningServer, browser: Browser) -> None:
+    """Officer intake (server/officer_intake_pages.py): the form, the form with its errors, the slip."""
+    session = await server.new_session(SessionState.LIVE, title="Đối thoại về thủ tục đất đai")
+    viewer = await sign_in(browser, server, "bientap", "editor", f"/staff/intake/{session.id}", "#oi-form", PHONE)
+    page = viewer.page
+    await assert_accessible(page, "the officer intake form")
+    async with page.expect_navigation():
+        await page.click("#oi-submit")
+    await page.wait_for_selector("#oi-e-channel")
+    await assert_accessible(page, "the officer intake form with its errors")
+    await page.check("#oi-channel-phone")
+    await page.fill("#oi-name", "Nguyễn Văn An")
+    await page.fill("#oi-address", "12 Lạch Tray, Ngô Quyền, Hải Phòng")
+    await page.fill("#oi-phone", "0912 345 678")
+    await page.fill("#oi-text", QUESTION)
+    await page.check("#oi-consent")
+    async with page.expect_navigation():
+        await page.click("#oi-submit")
+    await page.wait_for_selector("#oi-receipt")
+    await assert_accessible(page, "the officer intake receipt slip")
+
+
 # ---- the keyboard alone ----
 
 # What has the focus, and how it shows: its name in the page (an id; a radio button by name=value; the
@@ -362,7 +384,7 @@ FOCUSED = """() => {
   };
 }"""
 # the question form's controls, in the order a person sees them, top to bottom
-FORM_ORDER = ["f-kind", "f-name", "f-address", "f-phone", "f-name_shown", "f-field", "f-text", "summary:why-full",
+FORM_ORDER = ["f-kind", "f-name", "f-address", "f-phone", "f-email", "f-name_shown", "f-field", "f-text", "summary:why-full",
               "f-consent", "send-button"]
 
 
@@ -538,3 +560,39 @@ async def test_keyboard_focus_on_the_video_player_is_seen(start_server: Callable
     assert (await focused(page))["name"] == "video-player"
     assert not await js(page, "document.getElementById('video-player').muted")
     assert viewer.unexpected_errors() == []
+
+
+# ---- forum (issue 13): the standing forum's page and the list of forums ----
+
+async def test_forum_page(server: RunningServer, browser: Browser) -> None:
+    from moderation.roles import Actor, Role
+    from moderation.sessions import SessionDraft
+
+    forum = await server.store.create_session(SessionDraft(
+        title="Trao đổi và tháo gỡ", chair_name="Nguyễn Văn Cao", starts_at=None, minutes=None, kind="forum",
+        chair_position="Phó Chủ tịch UBND tỉnh", fields=["Đất đai", "Thuế - tài chính"]))
+    await server.store.transition_session(forum.id, SessionState.ANNOUNCED)
+    for text, field in ((QUESTION, "Đất đai"), ("Doanh nghiệp mới thành lập được miễn thuế thế nào?", "Thuế - tài chính")):
+        qid, _ = await store_question(server, forum.id, text, name="Trần Thị Lan")
+        await server.store.apply_action(qid, "accept")
+        await server.store.apply_action(qid, "classify", field=field)
+        await server.store.apply_action(qid, "answer", answer="Thời hạn giải quyết là 30 ngày kể từ ngày nhận đủ hồ sơ.")
+        await server.store.apply_action(qid, "approve_answer", actor=Actor("truongban", Role.HEAD))
+    viewer = await visit(browser, f"{server.url}/s/{forum.id}", viewport=PHONE, wait_joined=False)
+    page = viewer.page
+    assert await page.locator("#forum-list > li").count() == 2
+    await assert_accessible(page, "the forum page (phone, Vietnamese)")
+    await page.goto(f"{server.url}/s/{forum.id}?q=khong+co+gi&field=Đất+đai")
+    await page.locator("#forum-empty").wait_for()
+    await assert_accessible(page, "the forum page, a search that finds nothing (phone, Vietnamese)")
+    async with page.expect_navigation():
+        await page.click("#send-button")  # the server's errors beside each field (the page has no script)
+    assert await page.locator(".field-error").count() >= 4
+    await assert_accessible(page, "the forum page with the form's errors (phone, Vietnamese)")
+    await page.set_viewport_size(DESKTOP)
+    await page.goto(f"{server.url}/s/{forum.id}?lang=en")
+    await assert_accessible(page, "the forum page (desktop, English)")
+    await page.goto(f"{server.url}/forum")
+    await assert_accessible(page, "the list of forums (desktop, English)")
+    # the one error the browser reports is the refused form's status (400), which the page shows
+    assert [e for e in viewer.unexpected_errors() if "400 (Bad Request)" not in e] == []

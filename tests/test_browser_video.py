@@ -1,20 +1,22 @@
 """Live video in real Chromium against a real server with its media worker: the session page plays
-HLS with hls.js, the studio page publishes a (fake) camera over WHIP, the console chooses the feed
+the low-latency HLS with hls.js, the studio page publishes a (fake) camera over WHIP, the console chooses the feed
 and shows the low-latency WHEP picture."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, Page, async_playwright
 
 from moderation.sessions import SessionState
 from server.keys import media_key
 from server.stream_api import StreamTokens
 from stream.clients import play
+from stream.hls.rendition import parse_ladder
 from tests.browser import CHROMIUM, DESKTOP, LAUNCH_ARGS, doc_screenshot, js, open_viewer
 from tests.conftest import RunningServer, wait_for
 from tests.test_browser_staff import add_staff, sign_in
@@ -43,18 +45,33 @@ async def set_feed(server: RunningServer, session_id: int, feed: str | None) -> 
 
 
 async def test_the_session_page_plays_the_live_hls(video_server: RunningServer, browser: Browser) -> None:
+    """hls.js in low-latency mode on the multivariant playlist: it reloads with _HLS_msn (blocking
+    playlist reload) and loads parts; which rendition of the ladder it picks is its ABR's choice."""
     session_id = await live_session(video_server)
     await set_feed(video_server, session_id, "test")
     await wait_for(lambda: video_server.app[media_key].state(session_id) == "live", 20)
-    viewer = await open_viewer(browser, f"{video_server.url}/s/{session_id}", viewport=DESKTOP)
+    asked: list[str] = []
+
+    async def watch_requests(page: Page) -> None:
+        page.on("request", lambda request: asked.append(request.url))
+
+    viewer = await open_viewer(browser, f"{video_server.url}/s/{session_id}", viewport=DESKTOP,
+                               before=watch_requests)
     page = viewer.page
-    # hls.js needs three segments of 1 s before it starts at the live edge
     await page.wait_for_function("() => document.querySelector('#video').dataset.player === 'playing' && "
-                                 "document.querySelector('#video-player').currentTime > 1", timeout=30000)
+                                 "document.querySelector('#video-player').currentTime > 0.5", timeout=30000)
     first = await js(page, "document.querySelector('#video-player').currentTime")
     await page.wait_for_function(f"() => document.querySelector('#video-player').currentTime > {first} + 1", timeout=15000)
-    size = await js(page, "[document.querySelector('#video-player').videoWidth, document.querySelector('#video-player').videoHeight]")
-    assert size == [1280, 720]
+    width, height = await js(page, "[document.querySelector('#video-player').videoWidth, "
+                                   "document.querySelector('#video-player').videoHeight]")
+    ladder = {(r.width, r.height) for r in parse_ladder(video_server.settings.video_ladder) if not r.audio_only}
+    assert (width, height) in ladder, (width, height)
+    live = f"{video_server.url}/live/{session_id}/"
+    assert f"{live}index.m3u8" in asked  # the multivariant playlist, then a rendition's
+    # blocking reloads of a rendition's playlist (hls.js uses them whenever the server offers them),
+    # and parts (<msn>.<part>.m4s), which only its low-latency mode loads
+    await wait_for(lambda: any(re.match(rf"{re.escape(live)}[^/]+/index\.m3u8\?.*_HLS_msn=\d+", url) for url in asked), 15)
+    await wait_for(lambda: any(re.match(rf"{re.escape(live)}[^/]+/\d+\.\d+\.m4s$", url) for url in asked), 15)
     assert await page.is_visible("#video-unmute")  # autoplay starts muted; the button says so
     await page.wait_for_timeout(500)
     await doc_screenshot(page, "viewer-video.png")

@@ -233,7 +233,7 @@ class _RaiseSites(ast.NodeVisitor):
 def raised_fields() -> dict[str, list[str]]:
     sites = _RaiseSites(_error_classes())
     root = Path(__file__).resolve().parent.parent
-    for package in ("moderation", "server", "stream"):
+    for package in ("moderation", "server", "stream", "notify", "reports"):
         for path in sorted((root / package).rglob("*.py")):
             if path == root / "moderation" / "errors.py":
                 continue  # the machinery itself, passing fields through
@@ -549,7 +549,7 @@ async def test_demo_serves_a_live_session_and_prints_its_urls(tmp_path: Path) ->
             "Console": f"{base}/mod/{sid}", "Chair screen": f"{base}/chair/{sid}",
             "Overlay (OBS)": f"{base}/overlay/{sid}", "Studio (WHIP)": f"{base}/studio/{sid}",
             "Live video": f"{base}/live/{sid}/index.m3u8", "Session API": f"{base}/api/v1/sessions/{sid}",
-            "Health": f"{base}/healthz",
+            "Health": f"{base}/healthz", "After a session": f"{base}/staff/answers", "Standing forum": f"{base}/forum",
         }
         assert f"Data directory:  {data_dir.resolve()}" in banner
         staff = re.search(r"demo users: ([^;]+); password (\S+)\)", banner)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 import re
 import unicodedata
@@ -42,7 +43,7 @@ async def test_submission_is_acknowledged_with_receipt_and_registered(server: Ru
     assert row["asker"] == {"kind": "person", "name": "Nguyễn Văn An", "address": "12 Lạch Tray, Ngô Quyền, Hải Phòng",
                             "phone": "0912345678", "name_shown": "short"}
     assert row["field"] == "Đất đai" and row["state"] == "received" and row["channel"] == "socketio"
-    assert row["consent_version"] == "2026-12-v2"
+    assert row["consent_version"] == "2026-12-v3"
 
 
 @pytest.mark.parametrize(
@@ -497,12 +498,12 @@ async def test_form_states_the_purpose_beside_the_consent_box(server: RunningSer
         async with http.get(f"{server.url}/s/{session.id}{query}") as resp:
             page = await resp.text()
         # what a viewer sees without opening anything: the short statement, and right after it the box
-        unfolded = re.sub(r"<details.*?</details>", "", page, flags=re.S)
+        unfolded = html.unescape(re.sub(r"<details.*?</details>", "", page, flags=re.S))
         assert summary in unfolded
         next_input = re.search(r"<input[^>]*>", unfolded[unfolded.index(summary):])
         assert next_input and 'id="f-consent"' in next_input.group(0)
         assert 'aria-describedby="consent-purpose"' in next_input.group(0)
-        assert full in page and full not in unfolded  # the full text is one click away
+        assert full in html.unescape(page) and full not in unfolded  # the full text is one click away
 
 
 async def test_personal_data_never_logged(server: RunningServer, viewer_client: Any,
@@ -646,13 +647,12 @@ async def test_healthz_answers_503_when_the_store_is_unreachable(server: Running
                                                                   http: aiohttp.ClientSession) -> None:
     async with http.get(f"{server.url}/healthz") as resp:
         assert resp.status == 200 and await resp.json() == {"ok": True}
-    # The database file leaves the place the store opens it from, and the pooled connections (which
-    # would go on reading the moved file) are closed: every new connection now fails, as on a lost disk.
+    # The database file leaves the place the store opens it from: every new connection now fails, as
+    # on a lost disk, although the pooled ones (still holding the moved file open) go on working.
     data_dir = server.settings.data_dir
     moved = data_dir.with_name("data-moved")
     data_dir.rename(moved)
     try:
-        await server.store.read_engine.dispose()
         async with http.get(f"{server.url}/healthz") as resp:
             assert resp.status == 503
             assert await resp.json() == {"ok": False, "store": "unreachable"}
@@ -660,6 +660,15 @@ async def test_healthz_answers_503_when_the_store_is_unreachable(server: Running
         moved.rename(data_dir)
     async with http.get(f"{server.url}/healthz") as resp:  # and healthy again once it is back
         assert resp.status == 200
+    # A missing database file is reported, not replaced by a new empty one.
+    database = data_dir / "doithoai.sqlite3"
+    database.rename(data_dir / "elsewhere.sqlite3")
+    try:
+        async with http.get(f"{server.url}/healthz") as resp:
+            assert resp.status == 503
+        assert not database.exists()
+    finally:
+        (data_dir / "elsewhere.sqlite3").rename(database)
 
 
 async def test_cors_for_the_portal(start_server: Any, http: aiohttp.ClientSession) -> None:

@@ -130,3 +130,37 @@ async def test_interest_counts_each_question_for_itself(pg_server: RunningServer
 
     # the correlated recount on PostgreSQL's planner too (issue 10.1: q2 showed 2, not 1)
     assert list((await interest_counts(pg_server, viewer_client)).values()) == [3, 1, 0]
+
+
+async def test_follow_up_deadlines_and_outbox(pg_server: RunningServer, viewer_client: Any) -> None:
+    """The close's deadlines (Date columns, the override table read in the transaction) and the outbox
+    rows, on PostgreSQL."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from moderation import schema as s
+    from moderation.calendar import Calendar, local_date
+
+    session = await pg_server.new_session(SessionState.LIVE)
+    client = await viewer_client(pg_server.url)
+    first = await submit(client, valid_payload(session.id))
+    second = await submit(client, valid_payload(session.id))
+    await pg_server.store.apply_action(first["question_id"], "accept")
+    await pg_server.store.apply_action(second["question_id"], "decline", reason="outside_chair_remit")
+    async with pg_server.store.write_engine.begin() as conn:
+        await conn.execute(s.calendar_overrides.insert().values(day=datetime(2031, 1, 2).date(), working=False,
+                                                                note="thử", created_by="admin",
+                                                                created_at=datetime.now(UTC)))
+    closed = await pg_server.store.transition_session(session.id, SessionState.CLOSED)
+    assert closed.closed_at is not None
+    day, cal = local_date(closed.closed_at), Calendar()
+    q1 = await pg_server.store.get_question(first["question_id"])
+    q2 = await pg_server.store.get_question(second["question_id"])
+    assert (q1.due_rule, q1.due_on) == ("hai_phong.written_answer", cal.after_days(day, 15))
+    assert (q2.due_rule, q2.due_on) == ("hai_phong.forward", cal.after_days(day, 3))
+    async with pg_server.store.read_engine.connect() as conn:
+        kinds = [r.kind for r in await conn.execute(
+            select(s.notifications.c.kind).where(s.notifications.c.channel == "receipt")
+            .order_by(s.notifications.c.id))]
+    assert kinds == ["will_forward", "follow_up"]

@@ -365,14 +365,31 @@ async def test_the_console_renders_what_the_server_allows(server: RunningServer,
 
 async def test_pages_promise_only_what_the_code_keeps(server: RunningServer, viewer_client: Any,
                                                      http: aiohttp.ClientSession) -> None:
-    """Erasure after the retention period, the 3-day forwarding and telling the asker by mail are not
-    built yet (issue 13): the intake page and the receipt page say so instead of promising them."""
+    """The 3-day forwarding and telling the asker by mail are not built yet (issue 13): the receipt
+    page says so instead of promising them. Erasure after the retention period and the requests to
+    see or erase one's data are (moderation/retention.py, moderation/data_requests.py): the consent
+    text (2026-12-v3) says the system erases by itself, after the period the store keeps, and that
+    requests are made on the receipt page, which carries the form (tests/test_privacy.py runs both)."""
+    from sqlalchemy import select
+
+    from moderation import schema
+    from moderation.consent import CONSENT_TEXTS, CURRENT_CONSENT
+
     session = await server.new_session(SessionState.LIVE)
     async with http.get(f"{server.url}/s/{session.id}") as resp:
         page = await resp.text()
-    assert "hệ thống chưa tự động xoá" in page and "2026-12-v2" in page
+    consent = CONSENT_TEXTS[CURRENT_CONSENT]
+    assert CURRENT_CONSENT == "2026-12-v3" and "2026-12-v3" in page
+    assert "hệ thống tự động xoá" in page and "chưa tự động xoá" not in page
+    assert "trang tra cứu câu hỏi" in page and "2 ngày làm việc" in page
+    async with server.store.read_engine.connect() as conn:
+        months = (await conn.execute(select(schema.sessions.c.retention_months)
+                                     .where(schema.sessions.c.id == session.id))).scalar_one()
+    assert months == consent.retention_months == 12 and f"{months} tháng" in consent.purpose_vi
     ack = await submit(await viewer_client(server.url), session.id)
     await server.store.apply_action(ack["question_id"], "decline", reason="outside_chair_remit")
     async with http.get(f"{server.url}/q/{ack['receipt']}") as resp:
         receipt = await resp.text()
-    assert "hệ thống chưa theo dõi, nhắc hạn" in receipt
+    assert 'id="privacy-form"' in receipt and 'name="request_phone"' in receipt
+    # the forwarding is tracked now (moderation/followup.py): the page says when the date is set
+    assert "hệ thống chưa theo dõi" not in receipt and "Thời hạn được tính khi phiên kết thúc" in receipt

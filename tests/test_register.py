@@ -26,6 +26,7 @@ from playwright.async_api import Browser
 
 from moderation import audit
 from moderation.consent import Channel
+from moderation.register import columns as register_columns
 from moderation.register import read_as_formula
 from moderation.sessions import SessionState
 from moderation.store import Store
@@ -166,7 +167,8 @@ async def test_libreoffice_opens_the_xlsx_and_runs_no_formula(server: RunningSer
     done = await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr
     shown = list(csv.reader(io.StringIO((tmp_path / "out" / "register.csv").read_text(encoding="utf-8"))))
-    texts = {row[8] for row in shown[1:]}
+    text_column = [key for key, _ in register_columns()].index("text")
+    texts = {row[text_column] for row in shown[1:]}
     assert {EXFILTRATE, SUM, PLAIN} == texts  # as written: not 150, not a link
     assert {NAME} <= {row[4] for row in shown} and {ADDRESS} <= {row[5] for row in shown}
 
@@ -407,3 +409,24 @@ async def test_the_console_asks_for_a_reason_then_downloads_the_full_register(se
     # the browser reports the refused short reason (a 400) itself; nothing else went wrong
     assert [e for e in officer.unexpected_errors() if "status of 400" not in e] == []
     assert english.unexpected_errors() == []
+
+
+async def test_the_askers_email_is_in_the_full_register_and_masked_elsewhere(
+        server: RunningServer, http: aiohttp.ClientSession) -> None:
+    """The optional e-mail is personal data like the phone: whole in the full register (a reason,
+    audited), masked in the masked one and on the board's cards."""
+    session = await server.new_session(SessionState.LIVE)
+    payload = valid_payload(session.id)
+    payload["asker"] = {**payload["asker"], "email": "an.nguyen@example.vn"}
+    async with http.post(f"{server.url}/api/v1/sessions/{session.id}/questions", json=payload) as resp:
+        assert resp.status == 201, await resp.text()
+    editor = await bearer(server, "bt", "editor")
+    async with http.get(url(server, session.id, "csv"), headers=editor, params={"reason": REASON}) as resp:
+        full = await resp.text()
+    async with http.get(url(server, session.id, "csv"), headers=editor, params={"identities": "masked"}) as resp:
+        masked = await resp.text()
+    async with http.get(f"{server.url}/api/v1/sessions/{session.id}/board", headers=editor) as resp:
+        board = await resp.text()
+    assert "an.nguyen@example.vn" in full and "asker_email" in full.splitlines()[0]
+    for text in (masked, board):
+        assert "an.nguyen@example.vn" not in text and "a…@example.vn" in text

@@ -26,6 +26,32 @@ if (form) {
     url.required = feed === "url";
     whip.hidden = feed !== "whip";
   };
+  // the recorder's trouble (a nearly full disk, a failed or refused recording), said above the monitor
+  const warning = document.getElementById("recording-warning");
+  const showRecording = (recording) => {
+    if (!warning) return;
+    const bad = ["low_disk", "failed", "refused"].includes(recording.state);
+    const text = bad ? t("feed_recording_" + recording.state, { message: recording.message || "—" }) : "";
+    if (warning.textContent !== text) warning.textContent = text;
+    warning.hidden = !bad;
+  };
+  // the studio's publisher (WHIP): why its publish did not go live, under the URL and token it used
+  const publisherLine = document.createElement("dd");
+  publisherLine.id = "feed-publisher";
+  publisherLine.setAttribute("role", "status");
+  whip.append(publisherLine);
+  const showPublisher = (publisher) => {
+    const state = ["none", "connecting", "connected", "ended", "failed", "refused"].includes(publisher.state)
+      ? publisher.state : "none";
+    const message = publisher.last_error || "—";
+    let text = t("feed_publisher_" + state, { message });
+    if (publisher.last_error && !["failed", "refused"].includes(state)) {
+      const at = publisher.error_at ? new Date(publisher.error_at * 1000).toLocaleTimeString() : "—";
+      text += " " + t("feed_publisher_last_error", { time: at, message });
+    }
+    if (publisherLine.textContent !== text) publisherLine.textContent = text;
+    publisherLine.classList.toggle("alert", ["failed", "refused"].includes(state));
+  };
   const stateText = (state) => t("feed_state_" + (["live", "slate"].includes(state) ? state : "off"));
 
   form.addEventListener("change", sync);
@@ -57,6 +83,8 @@ if (form) {
       .then((body) => {
         if (!dirty) show(body);
         status.textContent = stateText(body.state);
+        showRecording(body.recording || {});
+        showPublisher(body.publisher || {});
         form.closest("details").hidden = false;
         return true;
       });

@@ -30,12 +30,16 @@ const LATE_LANE_STATES = new Set(["received", ...PRE_LIVE]);
 // The buttons on a card, in this order, and their keys.
 const BUTTONS = [
   ["accept", "a"], ["approve", "p"], ["queue", "q"], ["air", "o"], ["done", "x"], ["requeue", "b"],
-  ["unqueue", "u"], ["approve_answer", "w"], ["answer", "t"], ["route", "r"], ["classify", "c"], ["edit", "e"],
+  ["unqueue", "u"], ["approve_answer", "w"], ["return_answer", "n"], ["answer", "t"], ["route", "r"],
+  ["classify", "c"], ["edit", "e"], ["forward", "f"], ["extend", "g"],
   ["merge", "m"], ["decline", "d"], ["star", "s"], ["reveal", "i"],
 ];
 const KEYS = Object.fromEntries(BUTTONS.map(([action, key]) => [key, action]));
 const PRIMARY = new Set(["accept", "approve", "queue", "air", "done"]);
-const DIALOG_ACTIONS = new Set(["decline", "edit", "classify", "route", "answer", "merge", "reveal"]);
+const DIALOG_ACTIONS = new Set(["decline", "edit", "classify", "route", "answer", "merge", "reveal",
+  "return_answer", "forward", "extend"]);
+// responder: today in Vietnam, "YYYY-MM-DD", to mark a deadline passed (a deadline ends at 24:00 Vietnam time)
+const vietnamToday = () => new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Ho_Chi_Minh" }).format(new Date());
 
 const $ = (id) => document.getElementById(id);
 
@@ -567,6 +571,12 @@ function start(root) {
       empty.hidden = visible > 0;
       empty.textContent = !joined ? t("console_loading") : count > 0 ? t("lane_filtered_empty") : t("lane_empty");
     }
+    // a forum has no live hour (issue 13): its live lanes take room only when a card was put there
+    if (board.classList.contains("board-forum")) {
+      const live = totals.get("on_air") + totals.get("queued") > 0;
+      board.querySelector(".board-live").hidden = !live;
+      board.classList.toggle("board-forum-live", live);
+    }
     // cards filtered out stay dirty until they are shown again
     for (const id of dirty) if (!questions.has(id) || !laneOf(questions.get(id))) dirty.delete(id);
     filterCount.textContent = filtering() ? t("msg_shown", { n: shown, total }) : "";
@@ -699,6 +709,7 @@ function start(root) {
       answer.append(el("summary", "", t("q_answer")), el("p", "qc-answer-text", q.answer));
       card.append(answer);
     }
+    followUp(card, q);
 
     // merge suggestions
     const similar = (Array.isArray(q.similar) ? q.similar : []).filter((s) => s && s.id !== q.id &&
@@ -1127,6 +1138,35 @@ function start(root) {
     return false;
   }
 
+  // responder: the follow-up on a card: its deadline (overdue or done), where it was sent on, the
+  // answer submitted to the head or returned with the head's note, its files
+  function followUp(card, q) {
+    const parts = [];
+    if (q.due_on) {
+      const due = el("span", "qc-due", t("q_rsp_due", { d: dayDate(q.due_on) }));
+      due.dataset.due = q.due_on;
+      if (q.due_done_at) due.append(" · ", t("q_rsp_due_done", { d: dayDate(q.due_done_at) }));
+      else if (vietnamToday() > q.due_on) {
+        due.classList.add("overdue");
+        due.append(" · ", el("strong", "", t("q_rsp_overdue")));
+      }
+      parts.push(due);
+    }
+    if (q.forwarded_to) parts.push(el("span", "qc-forwarded", t("q_rsp_forwarded", { u: q.forwarded_to })));
+    if (q.answer_submitted_at && q.state === "prepared") {
+      parts.push(el("span", "qc-submitted", t("q_rsp_submitted", { by: q.answer_by || "" })));
+    }
+    if (q.attachments) parts.push(el("span", "qc-files", t("q_rsp_files", { n: q.attachments })));
+    if (parts.length) {
+      const line = el("p", "qc-follow");
+      parts.forEach((part, i) => line.append(...(i ? [" · ", part] : [part])));
+      card.append(line);
+    }
+    if (q.answer_return_note && ["accepted", "routed"].includes(q.state)) {
+      card.append(el("p", "qc-returned", t("q_rsp_returned", { r: q.answer_return_note })));
+    }
+  }
+
   function openActionDialog(id, action, origin) {
     const q = questions.get(id);
     const n = num(q);
@@ -1277,6 +1317,69 @@ function start(root) {
       });
     } else if (action === "reveal") {
       openReveal(id, back);
+    } else if (action === "return_answer") {
+      // responder: the head returns a submitted answer to the department, with a note it will see
+      const note = el("textarea");
+      note.id = "dlg-return-note";
+      note.rows = 4;
+      note.maxLength = 2000;
+      openDialog({
+        title: t("dlg_rsp_return", { n }),
+        origin: back,
+        build(body) {
+          body.append(el("blockquote", "dialog-quote", q.answer || ""), field(t("dlg_rsp_return_note"), note));
+          return note;
+        },
+        submit() {
+          if (!required(note)) return false;
+          return dialogAction(id, "return_answer", { note: note.value.trim() });
+        },
+      });
+    } else if (action === "forward") {
+      const unit = el("input");
+      unit.id = "dlg-unit";
+      unit.type = "text";
+      unit.autocomplete = "off";
+      unit.maxLength = 200;
+      openDialog({
+        title: t("dlg_rsp_forward", { n }),
+        origin: back,
+        build(body) {
+          body.append(el("blockquote", "dialog-quote", q.text), field(t("dlg_rsp_unit"), unit, t("dlg_rsp_unit_hint")));
+          return unit;
+        },
+        submit() {
+          if (!required(unit)) return false;
+          return dialogAction(id, "forward", { unit: unit.value.trim() });
+        },
+      });
+    } else if (action === "extend") {
+      const day = el("input");
+      day.id = "dlg-due";
+      day.type = "date";
+      if (q.due_on) {
+        const next = new Date(q.due_on + "T00:00:00Z");
+        next.setUTCDate(next.getUTCDate() + 1);
+        day.min = next.toISOString().slice(0, 10);
+        day.value = day.min;
+      }
+      const reason = el("textarea");
+      reason.id = "dlg-extend-note";
+      reason.rows = 3;
+      reason.maxLength = 2000;
+      openDialog({
+        title: t("dlg_rsp_extend", { n }),
+        origin: back,
+        build(body) {
+          body.append(el("blockquote", "dialog-quote", q.text),
+            field(t("dlg_rsp_due", { d: dayDate(q.due_on) }), day), field(t("dlg_rsp_reason"), reason));
+          return day;
+        },
+        submit() {
+          if (!required(day) || !required(reason)) return false;
+          return dialogAction(id, "extend", { due: day.value, note: reason.value.trim() });
+        },
+      });
     }
   }
 

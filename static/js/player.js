@@ -1,5 +1,6 @@
-// The session page's video slot (docs/video.md): plays the live HLS playlist with the browser's own
-// HLS where there is one (Safari, iOS) and with hls.js elsewhere (loaded only when needed).
+// The session page's video slot (docs/video.md): plays the live HLS (the multivariant playlist over
+// the ladder, low-latency parts) with the browser's own HLS where there is one (Safari, iOS) and with
+// hls.js in low-latency mode elsewhere (loaded only when needed).
 //
 //   const player = attachPlayer(slot, {hlsUrl, streamUrl, lang});   // preferNative: true/false forces a player
 //   player.setState("off" | "live" | "slate");   // from the /viewer socket's stream_state
@@ -187,8 +188,11 @@ export function attachPlayer(slot, { hlsUrl, streamUrl, lang, preferNative } = {
         }
         hls = new Hls({
           enableWorker: false, // its worker starts from a blob: URL, which the page's CSP forbids
-          lowLatencyMode: false, // plain 1 s segments, no LL-HLS parts
-          liveSyncDurationCount: 3, // play 3 segments (3 s) behind the newest
+          // LL-HLS: parts of ~200 ms and blocking playlist reloads (_HLS_msn/_HLS_part). No
+          // liveSyncDuration(Count) here: set, it would override the playlist's PART-HOLD-BACK, which
+          // is how far behind the edge the server says a player can safely sit (without parts, hls.js
+          // falls back to 3 target durations). Which rendition of the ladder: hls.js's ABR decides.
+          lowLatencyMode: true,
           // no liveMaxLatencyDurationCount: falling behind (a pause) is the viewer's choice; the
           // "Trực tiếp" button offers the jump. A little late after a stall: catch up at 1.1×.
           maxLiveSyncPlaybackRate: 1.1,

@@ -368,6 +368,11 @@ function start(root) {
       const written = el("span", null, q.answer);
       written.lang = "vi";
       answer.append(el("strong", null, t("written_answer") + ": "), written);
+      for (const file of Array.isArray(q.attachments) ? q.attachments : []) { // responder: the answer's files
+        const link = el("a", "q-file", file.filename);
+        link.href = file.url;
+        answer.append(" · ", link);
+      }
     }
     li.classList.toggle("on-air", q.state === "on_air");
     meta.textContent = "";
@@ -495,6 +500,7 @@ function start(root) {
         name: value("name"),
         address: value("address"),
         phone: value("phone"),
+        email: value("email"), // optional: only to tell the asker what became of the question
         name_shown: value("name_shown") || "short",
       },
       field: value("field") || null,
