@@ -4,6 +4,7 @@ command line (each overrides the one before)."""
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import secrets
 import tomllib
@@ -13,6 +14,7 @@ from typing import Any
 
 from moderation.store import sqlite_url
 from stream.hls.rendition import DEFAULT_LADDER, parse_ladder
+from stream.master import DEFAULT_PROFILE, Profile, station_profiles
 
 
 @dataclass
@@ -85,6 +87,12 @@ class Settings:
     recording_start_free_mb: int = 2048  # refuse to start recording with less free
     recording_warn_free_mb: int = 4096  # warn the console below this
     recording_floor_free_mb: int = 512  # stop recording below this: the store keeps room for the questions
+    # The broadcast master's profiles (docs/recording.md "Station profiles"): stream/master.py's
+    # built-in ones and a station's own, one TOML table each giving only what differs from the
+    # default profile ([master_profiles.vtv] integrated_lufs = -24.0); master_profile is the one a
+    # master is made to when none is asked for.
+    master_profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    master_profile: str = DEFAULT_PROFILE.name
     log_level: str = "INFO"
     # -- notify: telling the askers and the departments (notify/, docs/api.md "Notifications") --
     # The public origin the receipt links in messages point to, e.g. "https://doithoai.haiphong.gov.vn".
@@ -115,6 +123,9 @@ class Settings:
     # Departments are reminded this many working days before their deadline (and when overdue).
     remind_working_days_before: int = 2
     # -- end notify --
+
+    def station_profiles(self) -> dict[str, Profile]:
+        return station_profiles(self.master_profiles)
 
     @property
     def recordings_path(self) -> Path:
@@ -155,6 +166,8 @@ def _coerce(name: str, value: Any, current: Any) -> Any:
         return float(value)
     if isinstance(current, Path) or name.endswith("_dir"):  # a path, set or not yet (recordings_dir)
         return Path(value) if value not in (None, "") else None
+    if isinstance(current, dict):  # a TOML table, or JSON in the environment
+        return json.loads(value) if isinstance(value, str) else dict(value)
     if isinstance(current, list):
         if isinstance(value, str):
             return [v.strip() for v in value.split(",") if v.strip()]
@@ -180,7 +193,10 @@ def load_settings(config_file: Path | None = None, overrides: dict[str, Any] | N
     layers.append({k: v for k, v in (overrides or {}).items() if v is not None})
     for layer in layers:
         for name, value in layer.items():
-            setattr(settings, name, _coerce(name, value, getattr(settings, name)))
+            try:
+                setattr(settings, name, _coerce(name, value, getattr(settings, name)))
+            except (ValueError, TypeError) as exc:  # "abc" for a port, bad JSON for a table: name the setting
+                raise ValueError(f"setting {name}: {value!r} will not do ({exc})") from None
     _check(settings)
     return settings
 
@@ -197,5 +213,12 @@ def _check(settings: Settings) -> None:
             ipaddress.ip_address(settings.ice_public_ip)
         except ValueError:
             raise ValueError(f"setting ice_public_ip: {settings.ice_public_ip!r} is not an IP address") from None
+    try:
+        profiles = settings.station_profiles()
+    except ValueError as exc:
+        raise ValueError(f"setting master_profiles: {exc}") from None
+    if settings.master_profile not in profiles:
+        raise ValueError(f"setting master_profile: {settings.master_profile!r} is not a profile; "
+                         f"known profiles: {', '.join(profiles)}")
     if not 0 <= settings.media_worker_nice <= 19:
         raise ValueError(f"setting media_worker_nice: {settings.media_worker_nice} is not a niceness from 0 to 19")

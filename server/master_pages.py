@@ -11,7 +11,6 @@ from typing import Any
 from aiohttp import web
 
 from moderation.roles import BOARD
-from stream.master import PROFILES
 from stream.recording_files import RecordingFiles
 
 from .api import path_id
@@ -43,7 +42,7 @@ async def master_report_page(request: web.Request) -> web.Response:
     session = await request.app[store_key].get_session(session_id)
     files = RecordingFiles.of(request.app[settings_key].recordings_path, session_id)
     # only a known profile's name reaches the file system; an unknown one is simply not there
-    report = read_report(files, profile) if profile in PROFILES else None
+    report = read_report(files, profile) if profile in request.app[settings_key].station_profiles() else None
     base = f"/staff/sessions/{session_id}/recording"
     master_name = None
     if report is not None:

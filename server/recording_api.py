@@ -129,12 +129,12 @@ async def post_finalize(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/staff/sessions/{session_id}/recording/master")
 async def post_master(request: web.Request) -> web.Response:
-    """`{"profile": NAME}` (stream/master.py's PROFILES; its default when absent): 202 with the job."""
+    """`{"profile": NAME}` (a station profile, server/config.py; the default one when absent): 202 with the job."""
     return await _enqueue(request, "master")
 
 
 async def _jobs_ctx(app: web.Application) -> AsyncIterator[None]:
-    jobs = RecordingJobs(app[store_key], app[settings_key].recordings_path)
+    jobs = RecordingJobs.of(app[store_key], app[settings_key])
     app[jobs_key] = jobs
     jobs.start()
     yield

@@ -28,14 +28,15 @@ def add_parser(sub: Any, store_options: Callable[[argparse.ArgumentParser], None
     store_options(final)
     master = recording.add_parser("master", help="make the TV station's broadcast master now; prints the status")
     master.add_argument("id", type=int)
-    master.add_argument("--profile", help="a profile of stream/master.py (default: its default)")
+    master.add_argument("--profile", help="a station profile: stream/master.py's or the master_profiles setting's "
+                        "(default: the master_profile setting)")
     store_options(master)
 
 
 async def run(args: argparse.Namespace, store: Store, settings: Settings, emit: Callable[[Any], None]) -> int:
     """The exit status: 1 when the job failed (the status printed says why)."""
     recordings = settings.recordings_path
-    jobs = RecordingJobs(store, recordings, auto_finalize=False)
+    jobs = RecordingJobs.of(store, settings, auto_finalize=False)
     await store.get_session(args.id)
     failed = False
     if args.recording_command in ("finalize", "master"):

@@ -16,7 +16,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,9 @@ from moderation.errors import NotFound, ValidationError
 from moderation.questions import QuestionState
 from moderation.sessions import SessionState
 from moderation.store import Store
+from server.config import Settings
 from stream import chapters as chapter_files
+from stream import master
 from stream.chapters import Aired, Chapter
 from stream.finalize import finalize
 from stream.recording_files import RecordingFiles
@@ -60,21 +62,6 @@ def job_dict(row: Any) -> dict[str, Any]:
             "finished_at": m["finished_at"].isoformat() if m["finished_at"] else None}
 
 
-def check_profile(profile: str | None) -> str:
-    """The master's profile by name (stream/master.py's): its default when none is given."""
-    try:
-        from stream import master  # the broadcast master (helper B's module): imported only when asked for
-    except ImportError as err:
-        raise ValidationError("rec_master_unavailable", field="profile") from err
-    if profile is None or profile == "":
-        return str(master.DEFAULT_PROFILE.name)
-    try:
-        master.profile_named(profile)
-    except ValueError as err:
-        raise ValidationError("rec_bad_profile", field="profile", profile=str(profile)) from err
-    return profile
-
-
 async def aired_questions(store: Store, session_id: int) -> list[Aired]:
     q = s.questions
     states = (QuestionState.ANSWERED_LIVE.value, QuestionState.ON_AIR.value)
@@ -99,13 +86,30 @@ class JobStopped(Exception):
 
 class RecordingJobs:
     def __init__(self, store: Store, recordings: Path, *, poll_s: float = POLL_S, lease_s: float = LEASE_S,
-                 auto_finalize: bool = True) -> None:
+                 auto_finalize: bool = True, profiles: Mapping[str, master.Profile] = master.PROFILES,
+                 default_profile: str = master.DEFAULT_PROFILE.name) -> None:
         self.store, self.recordings = store, recordings
+        self.profiles, self.default_profile = profiles, default_profile  # the station's (server/config.py)
         self.poll_s, self.lease_s, self.auto_finalize = poll_s, lease_s, auto_finalize
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self.running: int | None = None  # the job this process runs now
         self._stopping = threading.Event()  # read by the job's thread at each progress report
+
+    @classmethod
+    def of(cls, store: Store, settings: Settings, **options: Any) -> RecordingJobs:
+        """The jobs with the settings' recordings directory and master profiles."""
+        return cls(store, settings.recordings_path, profiles=settings.station_profiles(),
+                   default_profile=settings.master_profile, **options)
+
+    def check_profile(self, profile: str | None) -> str:
+        """A master's profile by name: the default one when none is given."""
+        if profile is None or profile == "":
+            return self.default_profile
+        if profile not in self.profiles:
+            raise ValidationError("rec_bad_profile", field="profile", profile=str(profile),
+                                  known=", ".join(self.profiles))
+        return profile
 
     def files(self, session_id: int) -> RecordingFiles:
         return RecordingFiles.of(self.recordings, session_id)
@@ -115,7 +119,7 @@ class RecordingJobs:
     async def enqueue(self, session_id: int, kind: str, profile: str | None = None) -> int:
         if kind not in KINDS:
             raise ValidationError("rec_bad_kind", field="kind")
-        profile = check_profile(profile) if kind == "master" else None
+        profile = self.check_profile(profile) if kind == "master" else None
         async with self.store.write_engine.begin() as conn:
             if (await conn.execute(select(s.sessions.c.id).where(s.sessions.c.id == session_id))).first() is None:
                 raise NotFound("not_found")
@@ -241,9 +245,8 @@ class RecordingJobs:
         if job["kind"] == "finalize":
             chapters = await session_chapters(self.store, files, int(job["session_id"]))
             return lambda: finalize(files, chapters, progress)
-        from stream import master  # imported only when a master is asked for
-
-        profile = master.profile_named(job["profile"] or master.DEFAULT_PROFILE.name)
+        # a profile taken out of the settings since the job was queued fails the job, saying so
+        profile = master.profile_named(job["profile"] or self.default_profile, self.profiles)
 
         def make() -> dict[str, Any]:
             made: dict[str, Any] = master.make_master(files, profile, progress)

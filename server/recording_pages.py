@@ -15,6 +15,7 @@ from moderation.roles import BOARD
 from stream.recording_files import RecordingFiles
 
 from .api import path_id, request_lang
+from .config import Settings
 from .keys import settings_key, store_key
 from .recording_api import recording_status
 from .staff_pages import signed_in, staff_render
@@ -38,12 +39,11 @@ def clock(seconds: float | None) -> str:
     return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}"
 
 
-def _profiles() -> list[tuple[str, str]]:
-    try:
-        from stream import master  # the broadcast master (stream/master.py): its profiles, when there
-    except ImportError:
-        return []
-    return [(name, str(p.label)) for name, p in master.PROFILES.items()]
+def _profiles(settings: Settings) -> list[tuple[str, str]]:
+    """The station profiles for the master's form, the default one first."""
+    profiles = settings.station_profiles()
+    first = settings.master_profile
+    return [(first, profiles[first].label)] + [(n, p.label) for n, p in profiles.items() if n != first]
 
 
 def _texts(lang: str) -> dict[str, str]:
@@ -59,7 +59,7 @@ async def recording_page(request: web.Request) -> web.Response:
     found = await recording_status(request.app, session_id)
     lang = request_lang(request)
     context: dict[str, Any] = {"session": session, "rec": found, "clock": clock, "warnings": WARNINGS,
-                               "profiles": _profiles(), "rec_texts": _texts(lang)}
+                               "profiles": _profiles(request.app[settings_key]), "rec_texts": _texts(lang)}
     return staff_render(request, "staff_recording.html", actor, **context)
 
 

@@ -21,7 +21,7 @@ import logging
 import re
 import subprocess
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,11 @@ FFMPEG = "ffmpeg"
 FFPROBE = "ffprobe"
 
 Progress = Callable[[float, str], None]
+
+
+_FIELD_TYPES: dict[str, type] = {"str": str, "int": int, "float": float}
+_TYPE_WORDS: dict[type, str] = {str: "text", int: "a whole number", float: "a number"}
+X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 
 
 @dataclass(frozen=True)
@@ -60,11 +65,19 @@ class Profile:
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Profile:
-        known = {f.name for f in fields(cls)}
-        unknown = set(raw) - known
+        known = {f.name: _FIELD_TYPES[str(f.type)] for f in fields(cls)}
+        unknown = set(raw) - set(known)
         if unknown:
-            raise ValueError(f"unknown profile fields: {', '.join(sorted(unknown))}")
-        profile = cls(**raw)
+            raise ValueError(f"profile {raw.get('name')}: unknown fields {', '.join(sorted(unknown))}; "
+                             f"known: {', '.join(known)}")
+        values = dict(raw)
+        for name, value in raw.items():  # a TOML file or the environment gives anything: check before use
+            kind = known[name]
+            if kind is float and isinstance(value, int) and not isinstance(value, bool):
+                values[name] = value = float(value)
+            if not isinstance(value, kind) or isinstance(value, bool):
+                raise ValueError(f"profile {raw.get('name')}: {name} must be {_TYPE_WORDS[kind]}, not {value!r}")
+        profile = cls(**values)
         profile.validate()
         return profile
 
@@ -82,6 +95,20 @@ class Profile:
             raise ValueError(f"profile {self.name}: PCM sound needs the mov container")
         if not re.fullmatch(r"[a-z0-9_-]{1,40}", self.name):
             raise ValueError(f"profile name {self.name!r}: lower-case letters, digits, - and _ only")
+        for name in ("video_bitrate", "audio_bitrate"):
+            if not re.fullmatch(r"[1-9][0-9]*[kM]?", getattr(self, name)):
+                raise ValueError(f"profile {self.name}: {name} must be a bit rate like 192k or 15M")
+        if self.x264_preset not in X264_PRESETS:
+            raise ValueError(f"profile {self.name}: x264_preset must be one of {', '.join(X264_PRESETS)}")
+        if self.sample_rate not in (32000, 44100, 48000, 96000) or not 1 <= self.channels <= 8:
+            raise ValueError(f"profile {self.name}: sample_rate must be 32000, 44100, 48000 or 96000 "
+                             "and channels 1 to 8")
+        if not 0 < self.frame_rate <= 120:
+            raise ValueError(f"profile {self.name}: frame_rate must be above 0 and at most 120")
+        if not (-70 <= self.integrated_lufs <= -5 and 0 < self.tolerance_lu <= 5 and -9 <= self.true_peak_max_dbtp <= 0
+                and 1 <= self.lra_target_lu <= 50 and 1 <= self.lra_max_lu <= 50):
+            raise ValueError(f"profile {self.name}: integrated_lufs -70 to -5, tolerance_lu above 0 up to 5, "
+                             "true_peak_max_dbtp -9 to 0, lra_target_lu and lra_max_lu 1 to 50")
 
     @property
     def video_codec(self) -> str:
@@ -101,11 +128,25 @@ PROFILES: dict[str, Profile] = {
 }
 
 
-def profile_named(name: str) -> Profile:
+def station_profiles(tables: Mapping[str, Mapping[str, Any]]) -> dict[str, Profile]:
+    """The built-in profiles and a station's own (the `master_profiles` setting, one table per
+    profile). A table gives only what differs from the default profile; one named like a built-in
+    profile replaces it. ValueError names the profile and what is wrong with it."""
+    found = dict(PROFILES)
+    for name, table in tables.items():
+        if not isinstance(table, Mapping):
+            raise ValueError(f"profile {name}: a table of profile fields is needed, not {table!r}")
+        if "name" in table and table["name"] != name:
+            raise ValueError(f"profile {name}: its name is the table's name, not {table['name']!r}")
+        found[name] = Profile.from_dict({**DEFAULT_PROFILE.to_dict(), "label": name, **table, "name": name})
+    return found
+
+
+def profile_named(name: str, profiles: Mapping[str, Profile] = PROFILES) -> Profile:
     try:
-        return PROFILES[name]
+        return profiles[name]
     except KeyError:
-        raise ValueError(f"unknown master profile {name!r}; known profiles: {', '.join(PROFILES)}") from None
+        raise ValueError(f"unknown master profile {name!r}; known profiles: {', '.join(profiles)}") from None
 
 
 def master_path(files: RecordingFiles, profile: Profile) -> Path:

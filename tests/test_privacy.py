@@ -103,15 +103,17 @@ async def test_retention_erases_identities_and_keeps_the_questions(server: Runni
     closed_on = local_date(datetime.now(UTC))
 
     # before the period ends: nothing is erased, and the run says so (and is recorded)
-    early = f"{closed_on.replace(year=closed_on.year + 1) - timedelta(days=1)}T23:00:00+07:00"
+    # (dates relative to today's close: a fixed year would stop erasing once the calendar passes it)
+    early = f"{closed_on + timedelta(days=360)}T23:00:00+07:00"
+    late = f"{closed_on + timedelta(days=400)}"
     none = json.loads((await cli("privacy", "retention", "--as-of", early, data_dir=data)).stdout)
     assert (none["sessions"], none["askers"], none["erased"]) == (0, 0, [])
     assert (await asker_row(server, quynh)).name == QUYNH["name"]
-    dry = json.loads((await cli("privacy", "retention", "--as-of", "2028-01-01", "--dry-run", data_dir=data)).stdout)
+    dry = json.loads((await cli("privacy", "retention", "--as-of", late, "--dry-run", data_dir=data)).stdout)
     assert (dry["dry_run"], dry["sessions"], dry["askers"]) == (True, 1, 2)
     assert (await asker_row(server, khoa)).phone == "0356444999"  # a dry run changes nothing
 
-    ran = json.loads((await cli("privacy", "retention", "--as-of", "2028-01-01", data_dir=data)).stdout)
+    ran = json.loads((await cli("privacy", "retention", "--as-of", late, data_dir=data)).stdout)
     assert (ran["sessions"], ran["askers"], ran["erased"]) == (1, 2, [{"session_id": session.id, "askers": 2}])
 
     for qid, kind, shown in ((quynh, "person", "full"), (khoa, "person", "short")):
@@ -160,7 +162,7 @@ async def test_retention_erases_identities_and_keeps_the_questions(server: Runni
     assert "Quỳnh" not in trail and not shows_phone(trail, QUYNH["phone"]) and "Trần Phú" not in trail
 
     # run again: nothing left to erase
-    again = json.loads((await cli("privacy", "retention", "--as-of", "2028-01-01", data_dir=data)).stdout)
+    again = json.loads((await cli("privacy", "retention", "--as-of", late, data_dir=data)).stdout)
     assert (again["sessions"], again["askers"]) == (0, 0)
     assert len(await entries(server, "retention_erase")) == 1
     bad = (await cli("privacy", "retention", "--as-of", "next year", data_dir=data, check=False))

@@ -362,7 +362,28 @@ def test_the_cli_runs_the_job_and_prints_the_status(tmp_path: Path) -> None:
     assert [(j["kind"], j["state"]) for j in after["jobs"]] == [("finalize", "done")]
     assert after["duration_s"] == pytest.approx(4.0)
     refused = run_cli("recording", "master", str(session_id), "--profile", "no-such", data_dir=data_dir, check=False)
-    assert refused.returncode == 1 and "no-such" in refused.stderr
+    assert refused.returncode == 1 and "no-such" in refused.stderr and "default, hd1080, pcm" in refused.stderr
+
+    # a station's own profile, from the settings file: only what differs from the default, and made the default
+    station = tmp_path / "station.toml"
+    station.write_text('master_profile = "vtv"\n[master_profiles.vtv]\nlabel = "Đài: -24 LUFS"\n'
+                       'integrated_lufs = -24\n', encoding="utf-8")
+    made = json.loads(run_cli("recording", "master", str(session_id), "--config", str(station),
+                              data_dir=data_dir).stdout)
+    assert set(made["master"]) == {"vtv"} and [j["profile"] for j in made["jobs"] if j["kind"] == "master"] == ["vtv"]
+    report = json.loads(Path(made["report"]["vtv"]["json"]).read_text(encoding="utf-8"))
+    loudness = next(c for c in report["checks"] if c["name"] == "integrated_lufs")
+    assert (loudness["limit"], loudness["pass"]) == ("-24.0 ± 0.5 LUFS", True), report  # the station's target
+    assert report["integrated_lufs"] == pytest.approx(-24.0, abs=0.5)
+    for table, named in (('integrated_lufs = "loud"', "integrated_lufs must be a number, not 'loud'"),
+                         ("lufs = -24", "unknown fields lufs"), ('audio_codec = "mp3"', "audio_codec must be aac")):
+        station.write_text(f"[master_profiles.vtv]\n{table}\n", encoding="utf-8")
+        bad = run_cli("recording", "status", str(session_id), "--config", str(station), data_dir=data_dir, check=False)
+        assert bad.returncode != 0 and "setting master_profiles: profile vtv: " in bad.stderr, bad.stderr
+        assert named in bad.stderr, bad.stderr
+    station.write_text('master_profile = "vtv"\n', encoding="utf-8")
+    bad = run_cli("recording", "status", str(session_id), "--config", str(station), data_dir=data_dir, check=False)
+    assert bad.returncode != 0 and "setting master_profile: 'vtv' is not a profile" in bad.stderr, bad.stderr
 
 
 RECORDING_ROUTES = [("GET", "/api/v1/staff/sessions/{}/recording"), ("POST", "/api/v1/staff/sessions/{}/recording/finalize"),

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 MESSAGES: dict[str, tuple[str, str]] = {
     "rec_bad_kind": ("Loại việc phải là finalize hoặc master.", "The job's kind must be finalize or master."),
-    "rec_bad_profile": ("Không có cấu hình bản phát sóng «{profile}».", "There is no master profile «{profile}»."),
-    "rec_master_unavailable": ("Máy chủ này chưa có chức năng làm bản phát sóng.",
-                               "This server cannot make a broadcast master yet."),
+    "rec_bad_profile": ("Không có cấu hình bản phát sóng «{profile}»; các cấu hình có: {known}.",
+                        "There is no master profile «{profile}»; the profiles are: {known}."),
 }
 LABELS: dict[str, tuple[str, str]] = {
     "profile": ("Cấu hình bản phát sóng", "Master profile"),
