@@ -246,5 +246,14 @@ async def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
         await asyncio.sleep(0.02)
 
 
+async def poll_until(check: Callable[[], Awaitable[bool]], timeout: float = 5.0) -> None:  # noqa: ASYNC109
+    """wait_for for a condition that must be asked for (a query, a request)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.05)
+
+
 from tests.browser import pytest_addoption, screenshot_place  # noqa: E402, F401  (--screenshots: tests/browser.py)
 from tests.staff import staff  # noqa: E402, F401  (the board's staff clients, for every test module)

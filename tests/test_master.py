@@ -17,6 +17,7 @@ import pytest
 
 from moderation.accounts import Accounts
 from moderation.sessions import SessionState
+from server.config import load_settings
 from server.keys import accounts_key
 from stream.conformance import measure_ebur128, summary
 from stream.master import (
@@ -126,10 +127,47 @@ def test_profiles() -> None:
     # a station's profile from a setting: a dict, checked
     vtv = Profile.from_dict({**DEFAULT_PROFILE.to_dict(), "name": "vtv", "label": "VTV", "integrated_lufs": -24.0})
     assert vtv.integrated_lufs == -24.0 and Profile.from_dict(vtv.to_dict()) == vtv
-    with pytest.raises(ValueError, match="unknown profile fields: colour"):
+    with pytest.raises(ValueError, match="profile x: unknown fields colour; known: name, label, container"):
         Profile.from_dict({"name": "x", "label": "x", "colour": "red"})
     with pytest.raises(ValueError, match="PCM sound needs the mov container"):
         Profile.from_dict({"name": "x", "label": "x", "audio_codec": "pcm_s24le"})
+
+
+def test_station_profiles_come_from_the_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The settings file's tables (docs/recording.md's example, read from the doc so the two cannot
+    drift), the environment's JSON, and every bad value refused with the setting and field named."""
+    doc = (Path(__file__).parents[1] / "docs" / "recording.md").read_text(encoding="utf-8")
+    example = tmp_path / "station.toml"
+    example.write_text(doc.split("```toml\n", 1)[1].split("```", 1)[0], encoding="utf-8")
+    settings = load_settings(example)
+    profiles = settings.station_profiles()
+    assert list(profiles) == ["default", "hd1080", "pcm", "thp", "hd"] and settings.master_profile == "thp"
+    thp = profiles["thp"]
+    assert (thp.container, thp.audio_codec, thp.tolerance_lu, thp.integrated_lufs, thp.sample_rate) == (
+        "mov", "pcm_s24le", 1.0, -23.0, 48000)  # what the table does not give is the default's
+    assert (profiles["hd"].video, profiles["hd"].video_bitrate, profiles["hd"].label) == (
+        "hd1080", "20M", "1080p 25 at 20 Mbit/s")
+    monkeypatch.setenv("DOITHOAI_MASTER_PROFILES", '{"default": {"integrated_lufs": -24}}')
+    replaced = load_settings().station_profiles()["default"]  # a built-in one replaced by the station's
+    assert (replaced.integrated_lufs, replaced.label) == (-24.0, "default")
+    monkeypatch.setenv("DOITHOAI_MASTER_PROFILES", "{not json")
+    with pytest.raises(ValueError, match="setting master_profiles: '{not json' will not do"):
+        load_settings()
+    monkeypatch.delenv("DOITHOAI_MASTER_PROFILES")
+    for table, why in ((["sample_rate = 22050"], "sample_rate must be 32000, 44100, 48000 or 96000"),
+                       (['video_bitrate = "fast"'], "video_bitrate must be a bit rate like 192k or 15M"),
+                       (["true_peak_max_dbtp = 2"], "true_peak_max_dbtp -9 to 0"),
+                       (["channels = true"], "channels must be a whole number, not True"),
+                       (['name = "other"'], "its name is the table's name, not 'other'"),
+                       (['x264_preset = "quick"'], "x264_preset must be one of ultrafast")):
+        example.write_text("[master_profiles.thp]\n" + "\n".join(table) + "\n", encoding="utf-8")
+        with pytest.raises(ValueError, match=f"setting master_profiles: profile thp: .*{why}"):
+            load_settings(example)
+    example.write_text('master_profiles = {thp = 3}\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="profile thp: a table of profile fields is needed, not 3"):
+        load_settings(example)
+    with pytest.raises(ValueError, match="setting master_profile: 'nope' is not a profile; known profiles: default"):
+        load_settings(overrides={"master_profile": "nope"})
 
 
 def test_summary_parsing() -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from moderation.sessions import SessionState
-from tests.conftest import RunningServer, valid_payload, wait_for
+from tests.conftest import RunningServer, poll_until, valid_payload, wait_for
 from tests.postgres import PostgresCluster, cluster
 
 
@@ -164,3 +165,42 @@ async def test_follow_up_deadlines_and_outbox(pg_server: RunningServer, viewer_c
             select(s.notifications.c.kind).where(s.notifications.c.channel == "receipt")
             .order_by(s.notifications.c.id))]
     assert kinds == ["will_forward", "follow_up"]
+
+
+async def test_two_nodes_closing_at_once_queue_one_finalize(postgres: PostgresCluster, tmp_path: Path) -> None:
+    """Two nodes find the same closed session with a recording at the same moment: the one that
+    writes second waits for the first's transaction and then adds no second finalize job."""
+    from sqlalchemy import func, insert, select, text
+
+    from moderation import schema as s
+    from moderation.store import Store
+    from server.recording_jobs import RecordingJobs, now
+    from tests.test_recording_finalize import closed_session_with_recording
+
+    store = await Store.open(postgres.new_database())
+    try:
+        recordings = tmp_path / "recordings"
+        session_id = await closed_session_with_recording(store, recordings)
+        # the first node, inside its write: the session's row locked and its job inserted, not yet committed
+        async with store.write_engine.connect() as first:
+            await first.begin()
+            await first.execute(select(s.sessions.c.id).where(s.sessions.c.id == session_id).with_for_update())
+            await first.execute(insert(s.recording_jobs).values(
+                session_id=session_id, kind="finalize", state="queued", progress=0.0, attempts=0, created_at=now()))
+            second = asyncio.create_task(RecordingJobs(store, recordings).queue_closed_sessions())
+
+            async def second_waits_for_the_lock() -> bool:
+                async with store.read_engine.connect() as conn:
+                    return bool((await conn.execute(text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"))).scalar_one())
+
+            await poll_until(second_waits_for_the_lock, timeout=20)
+            assert not second.done()
+            await first.commit()
+        assert await asyncio.wait_for(second, 20) == []
+        async with store.read_engine.connect() as conn:
+            count = (await conn.execute(select(func.count()).select_from(s.recording_jobs).where(
+                s.recording_jobs.c.session_id == session_id, s.recording_jobs.c.kind == "finalize"))).scalar_one()
+        assert count == 1
+    finally:
+        await store.close()
