@@ -6,9 +6,11 @@ snapshot, never the draft (moderation/publication.py)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import secrets
+import time
 import zipfile
 from datetime import datetime
 from pathlib import Path
@@ -30,6 +32,7 @@ SEGMENT = re.compile(r"^[A-Za-z0-9_-]{1,80}\.(ts|m4s|mp4|aac)$")
 SEGMENT_TYPES = {"ts": "video/mp2t", "m4s": "video/iso.segment", "mp4": "video/mp4", "aac": "audio/aac"}
 IMMUTABLE = "public, max-age=31536000, immutable"  # a segment never changes under its name
 SHORT = "public, max-age=60"  # the playlist, the JSON and the pages follow a correction soon
+STALE_PART_S = 3600.0  # a bundle being written for longer than this was cut off by a crash
 
 
 def clock(seconds: float | None) -> str:
@@ -228,6 +231,20 @@ def _write_bundle(bundle: Path, html: str, data: dict[str, Any], article: dict[s
         partial.replace(bundle)
     finally:
         partial.unlink(missing_ok=True)
+    _drop_old_bundles(bundle)
+
+
+def _drop_old_bundles(current: Path) -> None:
+    """Each bundle holds the whole video: once a new version's is made, the older versions' go (a
+    download already under way keeps its open file), and so do pieces a crash left half-written."""
+    version = current.name.split("-", 2)[1]
+    for old in current.parent.glob("export-v*-*.zip"):
+        if old.name.split("-", 2)[1] != version:
+            old.unlink(missing_ok=True)
+    for piece in current.parent.glob("export-v*.zip.*.part"):
+        with contextlib.suppress(FileNotFoundError):
+            if time.time() - piece.stat().st_mtime > STALE_PART_S:
+                piece.unlink()
 
 
 def _export_html(request: web.Request, lang: str, context: dict[str, Any]) -> str:

@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
 import re
+import time
 import zipfile
 from typing import Any
 
@@ -172,6 +174,14 @@ async def test_a_correction_goes_through_the_head_again(server: RunningServer, h
     assert (await act(server, http, session.id, tokens["head"]))[0] == 200
     async with server.store.read_engine.connect() as conn:
         first = (await conn.execute(select(s.publications).where(s.publications.c.session_id == session.id))).one()
+    directory = files_for(server, session.id).directory
+    async with http.get(f"{server.url}/archive/{session.id}/export.zip") as resp:
+        assert resp.status == 200 and (directory / "export-v1-vi.zip").is_file()
+    # what a crash during a bundle's writing leaves: an old piece, and one being written now
+    stale, fresh = directory / "export-v1-vi.zip.dead0001.part", directory / "export-v1-en.zip.live0001.part"
+    for piece in (stale, fresh):
+        piece.write_bytes(b"half")
+    os.utime(stale, (time.time() - 7200, time.time() - 7200))
 
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as editor:
         await sign_in(server, editor, "bientap")
@@ -228,6 +238,11 @@ async def test_a_correction_goes_through_the_head_again(server: RunningServer, h
         page = await resp.text()
     assert "Lời giới thiệu đã sửa" in page and "Tóm tắt: 30 ngày làm việc." in page and "lần 2" in page
     assert second.published_at.isoformat() in page  # "cập nhật lần cuối": the correction's time
+    # the export follows the correction, and the first version's bundle (a whole video's size) is gone
+    async with http.get(f"{server.url}/archive/{session.id}/export.zip") as resp:
+        bundle = zipfile.ZipFile(io.BytesIO(await resp.read()))
+    assert json.loads(bundle.read("publication.json"))["version"] == 2
+    assert sorted(p.name for p in directory.glob("export-*")) == ["export-v1-en.zip.live0001.part", "export-v2-vi.zip"]
     assert [a[0] for a in await audit_actions(server, session.id) if a[0].startswith(("session_pub", "publication_"))
             ] == ["session_published", "publication_edit", "publication_correction"]
 
