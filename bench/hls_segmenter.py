@@ -1,8 +1,9 @@
 """What the HLS segmenter (stream/hls/segmenter.py) costs the encode thread, per second of programme.
 
 The segmenter runs on the programme's encode thread, so its Python time is taken from the
-25 frames a second. This encodes the 720p test card with the programme's x264 and AAC settings
-once (the baseline: that encode's CPU per second of programme, same run), then feeds the packets
+25 frames a second. This encodes the 720p test card once with the programme's x264 settings (an
+I picture forced each second) and AAC (the baseline: that encode's CPU per second of programme,
+same run), then feeds the packets
 to a Segmenter in a temporary folder, repeated with moving timestamps for a longer programme,
 and reports the segmenter's thread CPU per programme second, as a share of one core and against
 the encode. Goal: under 5% of a core for a 720p rendition.
@@ -15,12 +16,13 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
-from fractions import Fraction
 from pathlib import Path
 
 import av
+from av.video.frame import PictureType
 
-from stream.clock import FPS, SAMPLE_RATE, SAMPLES_PER_TICK
+from stream.clock import FPS, FRAME_TB, SAMPLE_RATE, SAMPLES_PER_TICK
+from stream.hls.ladder import h264_encoder
 from stream.hls.segmenter import AudioTrack, Segmenter, VideoTrack
 from stream.testcard import TestCard
 
@@ -29,13 +31,7 @@ Packet = tuple[str, bytes, int, bool]
 
 def encode(seconds: int) -> tuple[bytes, bytes, list[Packet], float]:
     """The programme's encode of the test card: headers, AudioSpecificConfig, packets, CPU seconds."""
-    video = av.CodecContext.create("libx264", "w")
-    video.width, video.height, video.pix_fmt = 1280, 720, "yuv420p"
-    video.time_base, video.framerate = Fraction(1, FPS), Fraction(FPS)
-    video.options = {"preset": "veryfast", "tune": "zerolatency",
-                     "x264-params": f"keyint={FPS}:min-keyint={FPS}:scenecut=0:vbv-maxrate=2500:vbv-bufsize=2500"}
-    video.profile, video.bit_rate = "Baseline", 2_500_000
-    video.flags |= av.codec.context.Flags.global_header
+    video = h264_encoder(1280, 720, 2_500_000)  # the programme's x264 settings (stream/hls/ladder.py)
     aac = av.CodecContext.create("aac", "w")
     aac.sample_rate, aac.layout, aac.format, aac.bit_rate = SAMPLE_RATE, "stereo", "fltp", 128_000
     aac.flags |= av.codec.context.Flags.global_header
@@ -44,7 +40,11 @@ def encode(seconds: int) -> tuple[bytes, bytes, list[Packet], float]:
     headers = b""
     start = time.process_time()  # x264 runs threads of its own: the process's CPU, not the thread's
     for tick in range(seconds * FPS):
-        for packet in video.encode(card.video_frame(tick, tick / FPS)):
+        frame = card.video_frame(tick, tick / FPS)
+        frame.pts, frame.time_base = tick, FRAME_TB
+        # an I picture on the first tick of each second, as the programme forces (stream/programme.py)
+        frame.pict_type = PictureType.I if tick % FPS == 0 else PictureType.NONE
+        for packet in video.encode(frame):
             headers = headers or bytes(video.extradata or b"")
             assert packet.pts is not None
             data = bytes(packet)

@@ -153,7 +153,10 @@ def lengthen(sample: Path, out: Path, minutes: float) -> float:
         # whole GOPs only: start at the first keyframe, stop before the last one
         keys = [i for i, p in enumerate(packets) if p[0] == "video" and p[3]]
         packets = packets[keys[0]:keys[-1]]
-        span = Fraction(sum(p[0] == "video" for p in packets), 25)  # one loop's length at 25 fps
+        # one loop's length: from its first frame to the frame after its last (by time, not by count:
+        # the sample may have skipped ticks on a busy machine, and a loop must not overlap the next)
+        times = [pts * tb for kind, _, pts, _, tb in packets if kind == "video"]
+        span = Fraction(max(times) - min(times)) + Fraction(1, 25)
         with av.open(str(out), "w", format="mpegts") as dst:
             ov = dst.add_stream_from_template(vt)
             oa = dst.add_stream_from_template(at)
@@ -176,6 +179,43 @@ def timed(fn: Any, *a: Any) -> float:
     return time.perf_counter() - started
 
 
+def staged(fn: Any, files: Any, profile: Any) -> tuple[float, dict[str, float]]:
+    """The whole call's time and each step's (from the progress callback's step names)."""
+    marks: list[tuple[str, float]] = []
+    started = time.perf_counter()
+
+    def progress(_fraction: float, step: str) -> None:
+        if not marks or marks[-1][0] != step:
+            marks.append((step, time.perf_counter()))
+
+    fn(files, profile, progress)
+    ended = time.perf_counter()
+    ends = [at for _, at in marks[1:]] + [ended]
+    return ended - started, {step: end - at for (step, at), end in zip(marks, ends, strict=True) if step != "done"}
+
+
+def measuring_pass(programme: Path) -> dict[str, Any]:
+    """The master's pass 1 as committed (loudnorm in linear mode at unity gain) against loudnorm run
+    bare (dynamic mode: the whole normalisation done and thrown away), same run: time and what each
+    measured."""
+    from stream.master import DEFAULT_PROFILE, _loudnorm_json, measure_loudnorm
+
+    started = time.perf_counter()
+    linear = measure_loudnorm(programme, DEFAULT_PROFILE, 0.0, lambda *_: None, 0.0)
+    linear_s = time.perf_counter() - started
+    started = time.perf_counter()
+    bare = subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-i", str(programme), "-vn", "-af",
+                           "loudnorm=I=-23:TP=-2:LRA=15:print_format=json", "-f", "null", "-"],
+                          capture_output=True, text=True, check=True)
+    dynamic_s = time.perf_counter() - started
+    dynamic = _loudnorm_json(bare.stderr)
+    say(f"  pass 1: linear at unity {linear_s:.1f} s (I {linear['input_i']}, TP {linear['input_tp']}, "
+        f"LRA {linear['input_lra']}); bare/dynamic (baseline) {dynamic_s:.1f} s (I {dynamic['input_i']}, "
+        f"TP {dynamic['input_tp']}, LRA {dynamic['input_lra']}): x{dynamic_s / linear_s:.1f}")
+    return {"pass1_linear_s": linear_s, "pass1_dynamic_s": dynamic_s,
+            "pass1_i_difference_lu": abs(float(linear["input_i"]) - float(dynamic["input_i"]))}
+
+
 def part_finalize(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     from stream.finalize import remux_portal  # helper modules: stream/finalize.py, stream/master.py
     from stream.master import DEFAULT_PROFILE, make_master, profile_named
@@ -195,7 +235,9 @@ def part_finalize(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                                                 "-c", "copy", "-f", "null", "-"])
         if label == "long":
             row["remux_s"] = timed(remux_portal, files.video, files.portal_mp4, None, lambda *_: None)
-            row["master_keep_s"] = timed(make_master, files, DEFAULT_PROFILE, lambda *_: None)
+            row.update(measuring_pass(files.video))
+            row["master_keep_s"], stages = staged(make_master, files, DEFAULT_PROFILE)
+            row.update({f"master_{stage}_s": took for stage, took in stages.items()})
         else:
             row["master_hd_s"] = timed(make_master, files, profile_named("hd1080"), lambda *_: None)
         for key in [k for k in row if k.endswith("_s") and k != "duration_s"]:
@@ -221,6 +263,11 @@ def print_summary(res: dict[str, Any]) -> None:
             f"{1 / long['remux_ratio']:.0f} of its duration (goal ≤ 1/100); master, video kept "
             f"{long['master_keep_s']:.1f} s = 1/{1 / long['master_keep_ratio']:.0f} (goal ≤ 1/50); baseline: "
             f"cp {long['copy_s']:.1f} s, demux {long['demux_s']:.1f} s")
+        steps = ", ".join(f"{k[7:-2]} {v:.1f} s" for k, v in long.items()
+                          if k.startswith("master_") and k.endswith("_s") and k != "master_keep_s")
+        say(f"  the master's steps: {steps}; pass 1 as committed {long['pass1_linear_s']:.1f} s against "
+            f"{long['pass1_dynamic_s']:.1f} s bare (x{long['pass1_dynamic_s'] / long['pass1_linear_s']:.1f}), "
+            f"integrated loudness {long['pass1_i_difference_lu']:.2f} LU apart")
         say(f"  {hd['duration_s'] / 60:.0f} min programme: master with a 1080p re-encode {hd['master_hd_s']:.1f} s "
             f"= {hd['master_hd_ratio']:.2f}x its duration")
 

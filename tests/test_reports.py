@@ -212,6 +212,22 @@ async def bearer(server: RunningServer, name: str, role: str, department: str | 
 PERIOD = {"from": START.isoformat(), "to": END.isoformat()}
 
 
+@pytest.fixture(autouse=True)
+async def one_vietnamese_day() -> None:
+    """The server's clock decides "today" (Vietnam's date: UTC+7, midnight at 17:00 UTC), and the
+    dates above were taken when this module was collected, minutes earlier. A test here never
+    starts within a few minutes of midnight, and after a midnight the dates move with it."""
+    global TODAY, START, END
+    now = datetime.now(VIETNAM)
+    left = (datetime.combine(now.date() + timedelta(days=1), time(), VIETNAM) - now).total_seconds()
+    if left < 300:  # longer than any test here takes
+        await asyncio.sleep(left + 1)
+    today = local_date(datetime.now(UTC))
+    if today != TODAY:
+        TODAY, START, END = today, today - timedelta(days=150), today + timedelta(days=60)
+        PERIOD.update({"from": START.isoformat(), "to": END.isoformat()})
+
+
 async def fetch(http: aiohttp.ClientSession, built: Built, headers: dict[str, str], fmt: str,
                 **query: str) -> tuple[int, bytes, dict[str, str]]:
     async with http.get(f"{built.server.url}/api/v1/staff/reports", headers=headers,
