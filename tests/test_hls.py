@@ -491,11 +491,18 @@ async def test_the_live_stream_conforms_at_every_reload(studio: Studio) -> None:
         follower = followers[name]
         follower.check_hints()
         assert sum(s == 200 for s in follower.hints.values()) >= len(follower.hints) // 2  # hints mostly come true
-        assert not rules[name].breaks  # one run, one timeline: no discontinuity
         async with studio.http.get(f"{urls[name]}/dvr.m3u8") as response:
             rules[name].reload((await response.read()).decode(), "dvr")  # the same segments, said the same
         async with studio.http.get(f"{urls[name]}/init.mp4") as response:
             assert response.status == 200 and (await response.read())[4:8] == b"ftyp"
+    # one run, one timeline: a discontinuity only where the programme skipped ticks (a machine too
+    # busy for it drops at least half a second, 12 ticks, at a time), on the same segment in every
+    # rendition (up to the last segment they all have)
+    skipped = await studio.late_ticks()
+    common = min(max(rules[name].segments) for name in names)
+    breaks = {name: {msn for msn in rules[name].breaks if msn <= common} for name in names}
+    assert len(breaks[names[0]]) <= skipped // 12, (breaks, skipped)
+    assert all(found == breaks[names[0]] for found in breaks.values()), breaks
     assert sum(r.reloads for r in rules.values()) >= 300 and min(plain) >= 50
 
     # blocking reload on the real stream: three segments ahead is refused at once
@@ -545,6 +552,7 @@ async def test_debian_ffmpeg_plays_the_live_stream(studio: Studio) -> None:  # n
     await renditions(studio.http, base, studio.id)
     live = f"{base}/live/{studio.id}/720p/index.m3u8"
     started = await segments_at_least(studio.http, live, 3)
+    late = await studio.late_ticks()
     proc = await asyncio.create_subprocess_exec(
         str(FFMPEG), "-nostdin", "-nostats", "-v", "warning", "-i", f"{base}/live/{studio.id}/index.m3u8",
         "-t", "30", "-map", "0:v:0", "-map", "0:a:0", "-f", "null", "-", "-progress", "pipe:1",
@@ -554,7 +562,10 @@ async def test_debian_ffmpeg_plays_the_live_stream(studio: Studio) -> None:  # n
     assert ffmpeg_warnings(stderr.decode()) == []  # not one warning
     progress = dict(line.split("=", 1) for line in stdout.decode().splitlines() if "=" in line)
     frames = int(progress["frame"])
-    assert 30 * 25 - 5 <= frames <= 30 * 25 + 5, frames
+    # 30 s of media time: on a machine so busy that the programme skipped ticks, those pictures were
+    # never made (and the playlist says so with a discontinuity), so they are not asked for
+    skipped = await studio.late_ticks() - late
+    assert 30 * 25 - 5 - skipped <= frames <= 30 * 25 + 5, (frames, skipped)
     ended = await segments_at_least(studio.http, live, 3)
     assert ended - started >= 25  # 30 s of media from a window of a dozen: it followed the live edge
 

@@ -296,6 +296,17 @@ def test_skipped_ticks_never_stretch_a_part(tmp_path: Path) -> None:
     dvr = final(folder)
     stream = probe(concatenated(folder, [s.uri for s in dvr.segments], tmp_path / "all.mp4"))
     assert stream["streams.stream.0.nb_read_frames"] == str(len(ticks))
+    # the hole (ticks 33-44, in second 1) is told by a discontinuity on the first segment after it,
+    # second 2's, and the audio rendition, which lost the same sound, says so on the same segment
+    assert [s.discontinuity for s in dvr.segments] == [False, False, True, False]
+    sound = Segmenter(tmp_path / "audio", video=None, audio=programme.audio_track(), origin=ORIGIN)
+    listener = PlaylistReader(tmp_path / "audio")
+    listener.feed(sound, [p for p in programme.packets if p[0] == "audio"])
+    sound.close()
+    listener.read()
+    audio = final(tmp_path / "audio")
+    assert [s.uri for s in audio.segments if s.discontinuity] == [s.uri for s in dvr.segments if s.discontinuity]
+    plays(folder / "dvr.m3u8")
 
 
 def test_every_keyframe_in_a_later_second_starts_a_segment(tmp_path: Path) -> None:

@@ -61,6 +61,11 @@ class Studio:
     def state(self) -> str:
         return self.server.app[media_key].state(self.id)
 
+    async def late_ticks(self) -> int:
+        """Ticks the programme has skipped so far: an overloaded machine drops them (stream/programme.py)."""
+        status = await self.server.app[media_key].request("status")
+        return int(status["sessions"][str(self.id)]["late_ticks"])
+
     async def wait_state(self, state: str, timeout: float = 20) -> None:  # noqa: ASYNC109
         await wait_for(lambda: self.state() == state, timeout)
 

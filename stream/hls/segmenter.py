@@ -23,6 +23,9 @@ Playlists follow RFC 8216 at every write, whatever happened before:
   been published, across restarts: state.json keeps the DVR window's segments, and a restarted
   segmenter first turns the parts the crashed run had already published into their segment, then
   goes on numbering with EXT-X-DISCONTINUITY on its first segment.
+- A hole in the media (the programme skipped ticks on an overloaded machine) is told the same way:
+  the first segment after it carries EXT-X-DISCONTINUITY, so its program date-time need not follow
+  from the segment before.
 - Media timestamps keep increasing across restarts: they count from a fixed epoch kept in
   state.json (the first run's origin less a second, room for the AAC encoder's priming frame,
   whose pts is -1024), so a run's media time is its wall time.
@@ -53,6 +56,10 @@ from ..clock import FPS
 from . import fmp4
 
 log = logging.getLogger(__name__)
+
+# a segment that starts more than this after the previous one ended follows a hole in the media
+# (skipped ticks are at least half a second; the sound's frames alone never leave a gap)
+HOLE_S = 0.1
 
 STATE_VERSION = 1
 EPOCH_MARGIN_MS = 1000  # media time of the first run's pts 0: room for negative (priming) pts
@@ -472,6 +479,11 @@ class Segmenter:
         if index == 0:
             self._part_files.append((self._next_msn, 0))
             self._written_pdt = part.pdt
+            if self._segments and part.pdt - (self._segments[-1].pdt + self._segments[-1].duration) > HOLE_S:
+                # the programme skipped ticks (an overloaded machine drops them rather than fall behind
+                # real time): the media's timeline jumps here, so a player is told (RFC 8216 §4.3.2.3),
+                # in every rendition alike, since they all lose the same ticks on the same grid
+                self._discontinuity = True
         self._part_files[-1] = (self._next_msn, index + 1)
         independent = part.video[0][2] if part.video else True
         self._parts.append(_Part(part.duration_units / self._units_per_second, independent))
