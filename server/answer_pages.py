@@ -28,6 +28,7 @@ from moderation.store import QuestionView
 from .api import path_id, request_lang
 from .auth import STAFF_COOKIE
 from .errors import HTTP_STATUS
+from .files import FileResponse
 from .i18n import message
 from .keys import feed_key, settings_key, staff_csrf_key, store_key, watch_key
 from .staff_pages import signed_in, staff_render
@@ -216,10 +217,10 @@ async def remove(request: web.Request) -> web.Response:
     raise _back(request, question_id, "detach", request.query)
 
 
-def _file_response(path: Any, filename: str, cache: str) -> web.FileResponse:
+def _file_response(path: Any, filename: str, cache: str) -> FileResponse:
     """A stored PDF, shown in the browser's viewer: its type is stated and never sniffed (its bytes
     were checked to begin with %PDF- at the upload), its name is ASCII."""
-    return web.FileResponse(path, headers={
+    return FileResponse(path, headers={
         "Content-Type": "application/pdf", "Content-Disposition": f'inline; filename="{filename}"',
         "X-Content-Type-Options": "nosniff", "Cache-Control": cache, "Referrer-Policy": "same-origin"})
 

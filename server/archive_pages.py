@@ -23,6 +23,7 @@ from moderation.text import fold
 from stream.recording_files import RecordingFiles
 
 from .api import json_response, path_id, request_lang
+from .files import FileResponse
 from .keys import settings_key, store_key
 from .pages import render
 from .ui_text import ui
@@ -132,7 +133,7 @@ def _file(path: Path, content_type: str, cache: str) -> web.StreamResponse:
     if not path.is_file():
         raise web.HTTPNotFound()
     # FileResponse answers Range requests (the player seeks in the MP4)
-    return web.FileResponse(path, headers={"Content-Type": content_type, "Cache-Control": cache,
+    return FileResponse(path, headers={"Content-Type": content_type, "Cache-Control": cache,
                                            "X-Content-Type-Options": "nosniff",
                                            "Access-Control-Allow-Origin": "*"})
 
@@ -207,7 +208,7 @@ async def export_zip(request: web.Request) -> web.StreamResponse:
     bundle = files.directory / f"export-v{found['version']}-{lang}.zip"
     if not bundle.is_file():
         await asyncio.to_thread(_write_bundle, bundle, html, data, found["article"], files)
-    return web.FileResponse(bundle, headers={
+    return FileResponse(bundle, headers={
         "Content-Type": "application/zip", "Cache-Control": SHORT, "X-Content-Type-Options": "nosniff",
         "Content-Disposition": f'attachment; filename="doithoai-{session_id}-v{found["version"]}.zip"'})
 

@@ -28,6 +28,7 @@ from moderation.errors import NotFound, ValidationError
 from stream.hls.rendition import RENDITIONS
 
 from .api import json_response, path_id, request_lang
+from .files import FileResponse
 from .i18n import message
 from .keys import settings_key
 
@@ -299,7 +300,7 @@ def _file(path: Path, cache: str) -> web.StreamResponse:
 
 def _media_response(path: Path, cache: str) -> web.StreamResponse:
     """A file known to be there (init, segment, part)."""
-    return web.FileResponse(path, headers={**CORS, "Content-Type": MEDIA_TYPE, "Cache-Control": cache})
+    return FileResponse(path, headers={**CORS, "Content-Type": MEDIA_TYPE, "Cache-Control": cache})
 
 
 def _number(request: web.Request, name: str) -> int | None:

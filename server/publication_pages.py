@@ -21,6 +21,7 @@ from moderation.roles import BOARD, Role
 
 from .api import path_id, request_lang
 from .archive_pages import archive_context, files_of, setup_archive
+from .files import FileResponse
 from .i18n import message
 from .keys import feed_key, settings_key, store_key
 from .staff_pages import posted_form, signed_in, staff_render
@@ -117,7 +118,7 @@ async def draft_picture(request: web.Request) -> web.StreamResponse:
     path = files_of(request, path_id(request, "session_id")).picture(path_id(request, "question_id"))
     if not path.is_file():
         raise web.HTTPNotFound()
-    return web.FileResponse(path, headers={"Content-Type": "image/jpeg", "Cache-Control": "private, no-store"})
+    return FileResponse(path, headers={"Content-Type": "image/jpeg", "Cache-Control": "private, no-store"})
 
 
 @routes.post("/staff/sessions/{session_id}/publication/publish")

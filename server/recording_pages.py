@@ -16,6 +16,7 @@ from stream.recording_files import RecordingFiles
 
 from .api import path_id, request_lang
 from .config import Settings
+from .files import FileResponse
 from .keys import settings_key, store_key
 from .recording_api import recording_status
 from .staff_pages import signed_in, staff_render
@@ -89,6 +90,6 @@ async def master_file(request: web.Request) -> web.StreamResponse:
 def _serve(path: Path, content_type: str) -> web.StreamResponse:
     if not path.is_file():
         raise web.HTTPNotFound()
-    return web.FileResponse(path, headers={"Content-Type": content_type, "Cache-Control": "private, no-store",
+    return FileResponse(path, headers={"Content-Type": content_type, "Cache-Control": "private, no-store",
                                            "X-Content-Type-Options": "nosniff",
                                            "Content-Disposition": f'attachment; filename="{path.name}"'})
