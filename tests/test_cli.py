@@ -419,7 +419,7 @@ async def test_close_from_cli_refuses_next_submission_and_tells_viewers(
             assert resp.status == 409
             assert (await resp.json())["error"]["code"] == "session_closed"
         # The viewer learns of the close from the server's poll of the store.
-        await wait_for(lambda: "closed" in v.states, timeout=3)
+        await wait_for(lambda: "closed" in v.states, timeout=15)
         assert v.states[-1] == "closed"
         # what was acknowledged before the close is kept (and a resend still gets its receipt)
         again = await v.submit(kept)

@@ -27,7 +27,14 @@ from stream.recording_index import Recording, load
 from stream.recovery import recover
 from stream.stamp import Stamp, read_stamp
 from tests.conftest import ServerProcess, live_session_with_test_card, valid_payload, wait_for
-from tests.test_video import Studio, studio  # noqa: F401  (the fixture)
+from tests.test_video import Studio, recording_studio  # noqa: F401  (the fixture)
+
+
+@pytest.fixture
+def studio(recording_studio: Studio) -> Studio:  # noqa: F811
+    """Here the studio is the recording's (tests/test_video.py recording_studio)."""
+    return recording_studio
+
 
 pytestmark = pytest.mark.slow
 

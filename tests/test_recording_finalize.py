@@ -38,7 +38,14 @@ from stream.stamp import read_stamp
 from tests.conftest import RunningServer, make_session, run_cli, wait_for
 from tests.staff import PASSWORD, submit
 from tests.test_authorization import DOCS, Callers, callers, documented, sign_in, walk  # noqa: F401  (the fixture)
-from tests.test_video import Studio, studio  # noqa: F401  (the fixture)
+from tests.test_video import Studio, recording_studio  # noqa: F401  (the fixture)
+
+
+@pytest.fixture
+def studio(recording_studio: Studio) -> Studio:  # noqa: F811
+    """Here the studio is the recording's (tests/test_video.py recording_studio)."""
+    return recording_studio
+
 
 FRAME_S = 1 / 25
 CUE_TIME = re.compile(r"^(\d{2,}):([0-5]\d):([0-5]\d)\.(\d{3})$")

@@ -80,6 +80,16 @@ async def studio(start_server: Callable[..., Awaitable[RunningServer]], http: ai
     return await Studio.open(await start_server(media=True, feed_allowed_networks=["127.0.0.1/32"]), http)
 
 
+@pytest.fixture
+async def recording_studio(start_server: Callable[..., Awaitable[RunningServer]], http: aiohttp.ClientSession
+                           ) -> Studio:
+    """The studio for tests that time the recording against the clock (a frame, a second): one video
+    rendition and the worker not niced, so that renditions they never look at and the test's own
+    clients do not take the CPU the programme's timing needs on a busy machine."""
+    return await Studio.open(await start_server(media=True, feed_allowed_networks=["127.0.0.1/32"],
+                                                video_ladder="720p,audio", media_worker_nice=0), http)
+
+
 def parse_playlist(text: str) -> tuple[dict[str, str], list[tuple[float, str]]]:
     tags: dict[str, str] = {}
     segments: list[tuple[float, str]] = []
@@ -325,7 +335,10 @@ def thread_niceness(pid: int) -> dict[str, int]:
     """Each thread's name and nice value (/proc/PID/task/TID/stat: field 19, after the name)."""
     niceness = {}
     for task in Path(f"/proc/{pid}/task").iterdir():
-        stat = (task / "stat").read_text()
+        try:
+            stat = (task / "stat").read_text()
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # a thread that ended since the listing
         name, rest = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
         niceness[f"{task.name} {name}"] = int(rest[16])
     return niceness
