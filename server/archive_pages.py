@@ -235,12 +235,19 @@ def _write_bundle(bundle: Path, html: str, data: dict[str, Any], article: dict[s
     _drop_old_bundles(bundle)
 
 
+def _bundle_version(bundle: Path) -> int:
+    """export-v3-vi.zip: 3 (0 for a name not of that form)."""
+    number = bundle.name.split("-", 2)[1][1:]
+    return int(number) if number.isdigit() else 0
+
+
 def _drop_old_bundles(current: Path) -> None:
     """Each bundle holds the whole video: once a new version's is made, the older versions' go (a
-    download already under way keeps its open file), and so do pieces a crash left half-written."""
-    version = current.name.split("-", 2)[1]
+    download already under way keeps its open file; a request still on the old version while the
+    new one is published only rebuilds its own), and so do pieces a crash left half-written."""
+    version = _bundle_version(current)
     for old in current.parent.glob("export-v*-*.zip"):
-        if old.name.split("-", 2)[1] != version:
+        if (_bundle_version(old) or version) < version:
             old.unlink(missing_ok=True)
     for piece in current.parent.glob("export-v*.zip.*.part"):
         with contextlib.suppress(FileNotFoundError):

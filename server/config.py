@@ -167,7 +167,10 @@ def _coerce(name: str, value: Any, current: Any) -> Any:
     if isinstance(current, Path) or name.endswith("_dir"):  # a path, set or not yet (recordings_dir)
         return Path(value) if value not in (None, "") else None
     if isinstance(current, dict):  # a TOML table, or JSON in the environment
-        return json.loads(value) if isinstance(value, str) else dict(value)
+        table = json.loads(value) if isinstance(value, str) else value
+        if not isinstance(table, dict):
+            raise ValueError("a table (a JSON object in the environment) is needed")
+        return table
     if isinstance(current, list):
         if isinstance(value, str):
             return [v.strip() for v in value.split(",") if v.strip()]

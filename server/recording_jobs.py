@@ -280,10 +280,10 @@ class RecordingJobs:
             if rec.origin is None or not (rec.closed or settled):
                 continue  # the recorder is still writing its last fragment
             async with self.store.write_engine.begin() as conn:
-                # the session's row locked first (PostgreSQL; SQLite has one writer anyway), so a second
+                # the session's row locked first (PostgreSQL: FOR NO KEY UPDATE; SQLite has one writer), so a second
                 # node that looked at the same time waits here, and its NOT EXISTS, a new statement that
                 # sees what the first committed, adds none
-                await conn.execute(select(sess.c.id).where(sess.c.id == row.id).with_for_update())
+                await conn.execute(select(sess.c.id).where(sess.c.id == row.id).with_for_update(key_share=True))
                 made = await conn.execute(insert(j).from_select(
                     ["session_id", "kind", "state", "progress", "attempts", "created_at"],
                     select(sess.c.id, literal("finalize"), literal("queued"), literal(0.0), literal(0),

@@ -105,10 +105,12 @@ class Profile:
                              "and channels 1 to 8")
         if not 0 < self.frame_rate <= 120:
             raise ValueError(f"profile {self.name}: frame_rate must be above 0 and at most 120")
-        if not (-70 <= self.integrated_lufs <= -5 and 0 < self.tolerance_lu <= 5 and -9 <= self.true_peak_max_dbtp <= 0
-                and 1 <= self.lra_target_lu <= 50 and 1 <= self.lra_max_lu <= 50):
+        # loudnorm takes I -70..-5, TP -9..0 (what is aimed at: 1 dB under the limit for AAC), LRA 1..50
+        if not (-70 <= self.integrated_lufs <= -5 and 0 < self.tolerance_lu <= 5 and self.true_peak_max_dbtp <= 0
+                and -9 <= peak_target(self) and 1 <= self.lra_target_lu <= 50 and 1 <= self.lra_max_lu <= 50):
+            lowest = -8 if self.audio_codec == "aac" else -9
             raise ValueError(f"profile {self.name}: integrated_lufs -70 to -5, tolerance_lu above 0 up to 5, "
-                             "true_peak_max_dbtp -9 to 0, lra_target_lu and lra_max_lu 1 to 50")
+                             f"true_peak_max_dbtp {lowest} to 0, lra_target_lu and lra_max_lu 1 to 50")
 
     @property
     def video_codec(self) -> str:
@@ -228,11 +230,13 @@ def measure_loudnorm(source: Path, profile: Profile, duration: float, progress: 
 
     loudnorm measures its input (input_i, input_tp, input_lra, input_thresh) in either mode. Run
     bare it is in its dynamic mode and also does the whole dynamic normalisation, only for the
-    output to be thrown away: ~6x slower. So it runs in linear mode at unity gain (told the
-    programme is already at the target, with no peaks and no range, which keeps it linear), and
-    its input measurement is the same within 0.05 LU (bench/recording.py "pass 1")."""
-    unity = (f"{_loudnorm(profile)}:measured_I={profile.integrated_lufs}:measured_TP=-99:measured_LRA=1"
-             f":measured_thresh={profile.integrated_lufs - 10}:offset=0:linear=true:print_format=json")
+    output to be thrown away. So it runs in linear mode at unity gain (told the programme is already
+    at the target, with no peaks and no range: linear mode's conditions all hold, and -99 is not
+    the -70 that means "not measured"). Linear mode does not upsample by itself, so its peak would
+    be the sample peak: the sound is upsampled to 192 kHz first, as dynamic mode does, and input_tp
+    is the true peak (bench/recording.py "pass 1" compares both passes' figures and times)."""
+    unity = (f"aresample=192000,{_loudnorm(profile)}:measured_I={profile.integrated_lufs}:measured_TP=-99"
+             f":measured_LRA=1:measured_thresh=-99:offset=0:linear=true:print_format=json")
     stderr = _run(["-i", str(source), "-vn", "-map", "0:a:0", "-af", unity, "-f", "null", "-"],
                   duration, progress, 0.0, span, "measure")
     measured = _loudnorm_json(stderr)
@@ -323,7 +327,7 @@ def make_master(files: RecordingFiles, profile: Profile, progress: Progress) -> 
         af = (f"{_loudnorm(profile)}:measured_I={first['input_i']}:measured_TP={first['input_tp']}"
               f":measured_LRA={first['input_lra']}:measured_thresh={first['input_thresh']}"
               f":offset=0:linear=true:print_format=json,"  # linear mode's one gain: target_i - measured_I
-              f"aresample={profile.sample_rate}")  # loudnorm works (and outputs) at 192 kHz
+              f"aresample={profile.sample_rate}")  # linear mode keeps the rate; dynamic mode would give 192 kHz
     else:
         gain, tries = limited_gain_for(source, first, profile, duration, progress, first_span)
         af = limited_gain(first, profile, gain)

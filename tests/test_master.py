@@ -6,6 +6,7 @@ quiet with clicks that linear normalisation cannot lift. Real ffmpeg, a real ser
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import subprocess
 import time
@@ -27,6 +28,7 @@ from stream.master import (
     Profile,
     make_master,
     master_path,
+    measure_loudnorm,
     probe,
     profile_named,
 )
@@ -153,10 +155,14 @@ def test_station_profiles_come_from_the_settings(tmp_path: Path, monkeypatch: py
     monkeypatch.setenv("DOITHOAI_MASTER_PROFILES", "{not json")
     with pytest.raises(ValueError, match="setting master_profiles: '{not json' will not do"):
         load_settings()
+    monkeypatch.setenv("DOITHOAI_MASTER_PROFILES", "[]")
+    with pytest.raises(ValueError, match=r"setting master_profiles: .*a table \(a JSON object in the environment\) is needed"):
+        load_settings()
     monkeypatch.delenv("DOITHOAI_MASTER_PROFILES")
     for table, why in ((["sample_rate = 22050"], "sample_rate must be 32000, 44100, 48000 or 96000"),
                        (['video_bitrate = "fast"'], "video_bitrate must be a bit rate like 192k or 15M"),
-                       (["true_peak_max_dbtp = 2"], "true_peak_max_dbtp -9 to 0"),
+                       (["true_peak_max_dbtp = 2"], "true_peak_max_dbtp -8 to 0"),
+                       (["true_peak_max_dbtp = -8.5"], "true_peak_max_dbtp -8 to 0"),  # AAC aims 1 dB under
                        (["channels = true"], "channels must be a whole number, not True"),
                        (['name = "other"'], "its name is the table's name, not 'other'"),
                        (['x264_preset = "quick"'], "x264_preset must be one of ultrafast")):
@@ -328,3 +334,19 @@ async def test_report_page_on_a_phone(start_server: Any, browser: Any, tmp_path:
     shot = await screenshot(page, "staff-master-report.png")
     assert shot.stat().st_size > 10000
     await context.close()
+
+
+def test_the_first_pass_measures_the_true_peak_not_the_sample_peak(tmp_path: Path) -> None:
+    """A 12 kHz tone sampled 45 degrees off its crests: every sample is 3 dB under the wave's peak.
+    Pass 1's input_tp must be the true peak (ebur128's, 4x oversampled, measured apart), or the
+    master's choice between linear gain and the limiter would be made on a peak 3 dB too low."""
+    tone = tmp_path / "tone.wav"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i",
+                    "aevalsrc=0.5*sin(2*PI*12000*t+PI/4)|0.5*sin(2*PI*12000*t+PI/4):s=48000:d=6", str(tone)],
+                   check=True, timeout=60)
+    first = measure_loudnorm(tone, DEFAULT_PROFILE, 6.0, lambda *_: None, 0.1)
+    apart = measure_ebur128(tone)
+    sample_peak = 20 * math.log10(0.5 * math.sqrt(0.5))  # -9.0 dBFS: what a peak read off the samples says
+    assert apart["true_peak_dbtp"] > sample_peak + 2.5  # the tone's crests, between the samples: about -6
+    assert float(first["input_tp"]) == pytest.approx(apart["true_peak_dbtp"], abs=0.3), (first, apart)
+    assert float(first["input_i"]) == pytest.approx(apart["integrated_lufs"], abs=0.2)

@@ -184,7 +184,8 @@ async def test_two_nodes_closing_at_once_queue_one_finalize(postgres: PostgresCl
         # the first node, inside its write: the session's row locked and its job inserted, not yet committed
         async with store.write_engine.connect() as first:
             await first.begin()
-            await first.execute(select(s.sessions.c.id).where(s.sessions.c.id == session_id).with_for_update())
+            await first.execute(select(s.sessions.c.id).where(s.sessions.c.id == session_id)
+                                .with_for_update(key_share=True))  # as queue_closed_sessions locks it
             await first.execute(insert(s.recording_jobs).values(
                 session_id=session_id, kind="finalize", state="queued", progress=0.0, attempts=0, created_at=now()))
             second = asyncio.create_task(RecordingJobs(store, recordings).queue_closed_sessions())
