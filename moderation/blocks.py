@@ -33,6 +33,7 @@ from sqlalchemy.engine import Connection, Row
 
 from . import audit
 from . import schema as s
+from .background import stop_task
 from .errors import DomainError, Forbidden, InvalidTransition, NotFound, ValidationError
 from .roles import BOARD, HEADS, Actor
 from .text import clean_line
@@ -403,12 +404,7 @@ class SenderBlocks:
         self._task = asyncio.create_task(self._poll(), name="sender-blocks")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        await stop_task(self._task)
 
     async def _poll(self) -> None:
         while True:

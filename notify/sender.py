@@ -34,6 +34,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.engine import Connection, Row
 
 from moderation import schema as s
+from moderation.background import stop_task
 from moderation.store import Store
 from server.config import Settings
 
@@ -266,13 +267,8 @@ class Sender:
         self._task = asyncio.create_task(self._loop(), name="notify-sender")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
         if self._http is not None:
             await self._http.close()
             self._http = None

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from moderation.background import stop_task
 from moderation.sessions import Session, SessionState
 from stream import dtls
 from stream.control import LIMIT, MediaError, encode, read
@@ -78,12 +79,7 @@ class Media:
             except TimeoutError:
                 self._process.kill()
                 await self._process.wait()
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        await stop_task(self._task)
 
     @property
     def pid(self) -> int | None:

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from moderation.background import stop_task
 from moderation.retention import run_retention
 
 from . import privacy_pages
@@ -34,11 +35,7 @@ async def _retention_ctx(app: web.Application) -> AsyncIterator[None]:
     task = asyncio.create_task(_retention_loop(app, app[settings_key].privacy_retention_seconds),
                                name="privacy-retention")
     yield
-    task.cancel()
-    try:
-        await task
-    except asyncio.CancelledError:
-        pass
+    await stop_task(task)
 
 
 async def _retention_loop(app: web.Application, every: float) -> None:

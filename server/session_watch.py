@@ -16,6 +16,7 @@ from typing import Any
 
 import socketio
 
+from moderation.background import stop_task
 from moderation.board import Board
 from moderation.sessions import Session, SessionState
 from moderation.store import QuestionView, Store
@@ -67,12 +68,7 @@ class SessionWatch:
         self._task = asyncio.create_task(self._poll(), name="session-watch")
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        await stop_task(self._task)
 
     async def get(self, session_id: int) -> Session:
         session = self.sessions.get(session_id)
