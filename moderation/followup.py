@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 
 from . import audit, calendar_store, deadlines, outbox
 from . import schema as s
-from .calendar import end_of_day, local_date
+from .calendar import Calendar, end_of_day, local_date
 from .questions import DeclineReason, QuestionState
 from .roles import Actor
 
@@ -39,7 +39,7 @@ def _forum(session: Any) -> bool:
     return getattr(session, "kind", "dialogue") == "forum"
 
 
-def _due(conn: Connection, session: Any, question: Any, *, forwarded: bool) -> deadlines.Due | None:
+def _due(calendar: Calendar, session: Any, question: Any, *, forwarded: bool) -> deadlines.Due | None:
     """The deadline a question gets now, or None while its clock has not started (a dialogue still open)."""
     rules = deadlines.rule_set(session.rule_set)
     if _forum(session):
@@ -49,7 +49,7 @@ def _due(conn: Connection, session: Any, question: Any, *, forwarded: bool) -> d
     else:
         return None
     notice = session.notice_at
-    return deadlines.follow_up(rules, calendar_store.load(conn), forwarded=forwarded, start=start,
+    return deadlines.follow_up(rules, calendar, forwarded=forwarded, start=start,
                                notice_issued=notice is not None,
                                notice_day=local_date(notice) if notice is not None else None)
 
@@ -69,7 +69,7 @@ def on_action(conn: Connection, row: Any, session: Any, action: str, values: dic
     if action == "decline":
         reason = DeclineReason(values["decline_reason"])
         if reason is DeclineReason.OUTSIDE_CHAIR_REMIT:
-            due = _due(conn, session, row, forwarded=True)
+            due = _due(calendar_store.load(conn), session, row, forwarded=True)
             values.update(due.values if due else {"due_on": None, "due_rule": None, "due_from": None},
                           due_done_at=None, forwarded_at=None, forwarded_to=None,
                           forward_due=end_of_day(due.on) if due else None)
@@ -81,7 +81,7 @@ def on_action(conn: Connection, row: Any, session: Any, action: str, values: dic
                 tell = (TOLD_AT_ONCE[reason], {"note": values.get("decline_note")} if values.get("decline_note") else {})
     elif action == "accept":
         values.update(forwarded_at=None, forwarded_to=None)
-        due = _due(conn, session, row, forwarded=False)
+        due = _due(calendar_store.load(conn), session, row, forwarded=False)
         if due is not None:
             values.update(due.values, due_done_at=None, due_extended_from=None, due_note=None)
             tell = ("follow_up", _params(due))
@@ -122,12 +122,13 @@ def at_close(conn: Connection, session_id: int, actor: Actor, now: datetime) -> 
     rows = conn.execute(select(s.questions).where(s.questions.c.session_id == session_id)
                         .where(s.questions.c.state.in_([*(x.value for x in TO_ANSWER), S.FORWARDED.value]))
                         .where(s.questions.c.due_on.is_(None))).all()
+    calendar = calendar_store.load(conn)  # once for the session's questions: the same table throughout
     count = 0
     for row in rows:
         forwarded = row.state == S.FORWARDED.value
         if forwarded and row.forwarded_at is not None:
             continue  # already sent on before the close: nothing left to count
-        due = _due(conn, session, row, forwarded=forwarded)
+        due = _due(calendar, session, row, forwarded=forwarded)
         if due is None:
             continue
         extra = {"forward_due": end_of_day(due.on)} if forwarded else {}
