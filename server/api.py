@@ -223,6 +223,8 @@ async def receipt(request: web.Request) -> web.Response:
 
 def receipt_body(question: Any, session: Any) -> dict[str, Any]:
     """What an asker sees of their question: never the phone or address."""
+    pending = bool(question.due_on) and not question.due_done_at
+    public = question.public_dict()
     return {
         "receipt": question.receipt,
         "question_id": question.id,
@@ -237,12 +239,12 @@ def receipt_body(question: Any, session: Any) -> dict[str, Any]:
         "forward_due": question.forward_due.isoformat() if question.forward_due else None,
         # the next step the asker can expect: its last day (ISO date, ending 24:00 Vietnam time) and the
         # rule it comes from (moderation/deadlines.py RULES); null when nothing is pending
-        "due": question.due_on.isoformat() if question.due_on and not question.due_done_at else None,
-        "due_rule": question.due_rule if question.due_on and not question.due_done_at else None,
+        "due": question.due_on.isoformat() if pending else None,
+        "due_rule": question.due_rule if pending else None,
         "due_met": deadlines.met(question),
         "forwarded_to": question.forwarded_to,
-        "answer": question.public_dict()["answer"],  # a written answer, once the head approved it
-        "attachments": question.public_dict()["attachments"],  # responder: its files, once approved
+        "answer": public["answer"],  # a written answer, once the head approved it
+        "attachments": public["attachments"],  # responder: its files, once approved
         "received_at": question.received_at.isoformat(),
         "interest_count": question.interest_count,
     }
